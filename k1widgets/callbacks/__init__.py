@@ -1,0 +1,32 @@
+"""The callback catalogue: `Callback`, `Callbacks`, and every bundled callback."""
+
+from __future__ import annotations
+
+from k1widgets.callbacks.callback import CHECKPOINTS, Callback, Callbacks, Timings, UnknownCallbackError
+from k1widgets.callbacks.guards import BatchLimit, CancelOnExplosion, CancelOnLowLoss, EpochLimit, TimeLimit
+from k1widgets.callbacks.loss import Loss
+from k1widgets.callbacks.modify import Cpu, Cuda, DontTrain, DontTrainValid, DType, ModifyBatch
+from k1widgets.callbacks.progress import ProgressBar
+from k1widgets.callbacks.recorder import Recorder
+
+__all__ = [
+    "CHECKPOINTS",
+    "BatchLimit",
+    "Callback",
+    "Callbacks",
+    "CancelOnExplosion",
+    "CancelOnLowLoss",
+    "Cpu",
+    "Cuda",
+    "DType",
+    "DontTrain",
+    "DontTrainValid",
+    "EpochLimit",
+    "Loss",
+    "ModifyBatch",
+    "ProgressBar",
+    "Recorder",
+    "TimeLimit",
+    "Timings",
+    "UnknownCallbackError",
+]

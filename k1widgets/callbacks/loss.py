@@ -1,0 +1,104 @@
+"""Loss: records every batch's training and validation loss, and each epoch's averages.
+
+Losses stay on the model's device as detached scalars and are copied to the host together, once
+every ``flushEvery`` batches and at the end of every epoch: one transfer per 20 batches instead of a
+``.item()`` (a device sync) per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from k1widgets.callbacks.callback import Callback
+from k1widgets.live import Series
+
+__all__ = ["Loss"]
+
+
+class _EpochLosses:
+    """Average losses per epoch: ``.train`` and ``.valid`` (NaN for an epoch with no such batches)."""
+
+    def __init__(self) -> None:
+        self.train, self.valid = Series(), Series()
+
+    def __repr__(self) -> str:
+        return f"Epoch losses: {len(self.train)} epochs\n- .train: {self.train.tolist()}\n- .valid: {self.valid.tolist()}"
+
+
+class Loss(Callback):
+    """Records losses: ``cb.train`` and ``cb.valid`` per batch, ``cb.epoch.train/valid`` per epoch."""
+
+    order = 20
+    suspendInEval = True
+
+    def __init__(self, *, flushEvery: int = 20) -> None:
+        super().__init__()
+        self.train, self.valid = Series(), Series()
+        self.epoch = _EpochLosses()
+        self.flushEvery = flushEvery
+        self._pending: list[torch.Tensor] = []
+        self._series = self.train
+        self._epochStart = (0, 0)
+
+    def startEpoch(self) -> None:
+        """Training batches come first."""
+        self._flush()
+        self._series = self.train
+        self._epochStart = (len(self.train), len(self.valid))
+
+    def startValidBatches(self) -> None:
+        """Validation batches follow."""
+        self._flush()
+        self._series = self.valid
+
+    def endBatch(self) -> None:
+        """Keeps this batch's loss on the device; copies to the host every ``flushEvery`` batches."""
+        loss = self.learner.loss
+        if loss is None:
+            return
+        self._pending.append(loss)
+        if len(self._pending) >= self.flushEvery:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            values = torch.stack([t.float() for t in self._pending]).tolist()
+            self._pending.clear()
+            self._series.extend(values)
+
+    def endEpoch(self) -> None:
+        """Flushes and appends this epoch's averages."""
+        self._flush()
+        t0, v0 = self._epochStart
+        for series, start, out in ((self.train, t0, self.epoch.train), (self.valid, v0, self.epoch.valid)):
+            vals = series.values[start:]
+            out.append(float(vals.mean()) if len(vals) else math.nan)
+        self._epochStart = (len(self.train), len(self.valid))
+
+    def endRun(self) -> None:
+        """Flushes whatever is left (a cancelled or failed run)."""
+        self._flush()
+
+    @property
+    def last(self) -> tuple[float, float]:
+        """The latest recorded (train, valid) batch losses, NaN where none yet."""
+        t = self.train.values
+        v = self.valid.values
+        return (float(t[-1]) if len(t) else math.nan, float(v[-1]) if len(v) else math.nan)
+
+    def clear(self) -> None:
+        """Forgets every recorded loss."""
+        self.__init__(flushEvery=self.flushEvery)  # type: ignore[misc]
+
+    def _reprUse(self) -> str:
+        return """- cb.train: for all training losses over all epochs and batches (#epochs * #batches)
+- cb.valid: for all validation losses over all epochs and batches (#epochs * #batches)
+- cb.plot(): to plot the 2 above
+- cb.epoch: for average losses of each epochs"""
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._flush()
+        return super().__getstate__()

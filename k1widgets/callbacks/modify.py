@@ -1,0 +1,131 @@
+"""Callbacks that change what goes through the loop: batches, dtypes, devices, whether to train."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from k1widgets.callbacks.callback import Callback
+
+__all__ = ["Cpu", "Cuda", "DType", "DontTrain", "DontTrainValid", "ModifyBatch"]
+
+
+class DontTrainValid(Callback):
+    """Skips the backward pass and the optimizer step whenever the model is in eval mode.
+
+    The learner validates in ``eval()`` under ``torch.no_grad()`` and never steps there; this guard
+    also covers callbacks that put the model in eval mode during training batches.
+    """
+
+    def startBackward(self) -> bool:
+        """Skips backward in eval mode."""
+        return not self.learner.model.training  # type: ignore[union-attr]
+
+    def startStep(self) -> bool:
+        """Skips the optimizer step in eval mode."""
+        return not self.learner.model.training  # type: ignore[union-attr]
+
+
+class DontTrain(Callback):
+    """Skips every backward pass and optimizer step (used by `Recorder`)."""
+
+    def startBackward(self) -> bool:
+        """Always skips backward."""
+        return True
+
+    def startStep(self) -> bool:
+        """Always skips the step."""
+        return True
+
+    def startZeroGrad(self) -> bool:
+        """Nothing to zero."""
+        return True
+
+
+class ModifyBatch(Callback):
+    """Transforms every batch before the forward pass: ``l.xb, l.yb = f(l.xb, l.yb)``."""
+
+    order = 13
+
+    def __init__(self, f: Callable[[Any, Any], tuple[Any, Any]]) -> None:
+        super().__init__()
+        if not callable(f):
+            msg = f"ModifyBatch takes a function f(xb, yb) -> (xb, yb), got {type(f).__name__}: {f!r:.80}."
+            raise TypeError(msg)
+        self.f = f
+
+    def startBatch(self) -> None:
+        """Applies ``f`` to the batch."""
+        l = self.learner
+        result = self.f(l.xb, l.yb)
+        if not (isinstance(result, tuple | list) and len(result) == 2):
+            msg = f"ModifyBatch's function must return a pair (xb, yb), got {type(result).__name__}."
+            raise TypeError(msg)
+        l.xb, l.yb = result
+
+    def _reprUse(self) -> str:
+        return "- cb.f: the function applied to every (xb, yb)"
+
+
+class DType(Callback):
+    """Converts the model (at the start of a run) and every floating-point batch to ``dtype``."""
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        if not isinstance(dtype, torch.dtype):
+            msg = f"DType takes a torch.dtype such as torch.float32, got {type(dtype).__name__}: {dtype!r}."
+            raise TypeError(msg)
+        self.dtype = dtype
+
+    def startRun(self) -> None:
+        """Converts the model's parameters."""
+        self.learner.model.to(self.dtype)  # type: ignore[union-attr]
+
+    def startBatch(self) -> None:
+        """Converts the batch."""
+        l, dtype = self.learner, self.dtype
+        if isinstance(l.xb, torch.Tensor) and l.xb.dtype != dtype and l.xb.is_floating_point():
+            l.xb = l.xb.to(dtype)
+        if isinstance(l.yb, torch.Tensor) and l.yb.dtype != dtype and l.yb.is_floating_point():
+            l.yb = l.yb.to(dtype)
+
+
+class _Device(Callback):
+    order = 9  # before DType and ModifyBatch, so they work on the device already
+
+    def __init__(self, device: str | torch.device) -> None:
+        super().__init__()
+        self.device = torch.device(device)
+
+    def startRun(self) -> None:
+        """Moves the model."""
+        self.learner.model.to(self.device)  # type: ignore[union-attr]
+
+    def startBatch(self) -> None:
+        """Moves the batch (non-blocking where the source is pinned)."""
+        l, device = self.learner, self.device
+        if isinstance(l.xb, torch.Tensor):
+            l.xb = l.xb.to(device, non_blocking=True)
+        if isinstance(l.yb, torch.Tensor):
+            l.yb = l.yb.to(device, non_blocking=True)
+
+
+class Cuda(_Device):
+    """Moves the model and every batch to a CUDA device."""
+
+    def __init__(self, device: str | torch.device = "cuda") -> None:
+        if not torch.cuda.is_available():
+            msg = (
+                "Cuda() needs a CUDA device, and torch.cuda.is_available() is False here. Use Cpu() instead."
+            )
+            raise RuntimeError(msg)
+        super().__init__(device)
+
+
+class Cpu(_Device):
+    """Moves the model and every batch to the CPU."""
+
+    def __init__(self) -> None:
+        super().__init__("cpu")

@@ -1,0 +1,133 @@
+"""ProgressBar: how far the run is, in a live widget (notebooks) or a throttled text line (terminals)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+from k1widgets.callbacks.callback import Callback
+
+__all__ = ["ProgressBar"]
+
+
+def _fmtTime(s: float) -> str:
+    if not math.isfinite(s):
+        return "-"
+    if s < 60:
+        return f"{s:.1f}s"
+    m, s = divmod(int(s), 60)
+    return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
+
+
+class ProgressBar(Callback):
+    """Tracks progress and shows it.
+
+    Sets ``l.progress`` (0 → 1) every batch. In a widget-capable notebook it displays a live progress
+    view (with cancel and pause buttons); elsewhere it rewrites one text line, at most ``hz`` times a
+    second, never once per batch.
+    """
+
+    suspendInEval = True
+
+    def __init__(self, *, hz: float = 10.0, stream: Any = None) -> None:
+        super().__init__()
+        self.hz = hz
+        self.stream = stream
+        self.view: Any = None
+        self._t0 = self._lastWrite = 0.0
+        self._done = 0
+        self._cancelled = self._ended = False
+        self.elapsed = 0.0
+
+    # ------------------------------------------------------------------ checkpoints
+    def startRun(self) -> None:
+        """Starts the clock and shows the view."""
+        from k1widgets import display
+
+        self._t0 = time.perf_counter()
+        self._lastWrite = 0.0
+        self._done = 0
+        self._cancelled = False
+        self._ended = False
+        self.elapsed = 0.0
+        self.learner.progress = 0.0
+        self.view = display.showProgress(self)
+
+    def startBatch(self) -> None:
+        """Updates ``l.progress``; writes the text line when it is due."""
+        l = self.learner
+        batches = l.batches or 1
+        l.progress = (min(l.batch, batches) / batches + l.epoch) / max(l.epochs, 1)
+        self._done += 1
+        if self.view is None:
+            now = time.perf_counter()
+            if now - self._lastWrite >= 1.0 / self.hz:
+                self._lastWrite = now
+                self._write(self.line(), end="")
+
+    def cancelRun(self) -> None:
+        """Leaves the progress line in place; the learner appends "Run cancelled: ..."."""
+        self._cancelled = True
+        if self.view is None:
+            self._write(self.line() + "  ", end="")
+
+    def endRun(self) -> None:
+        """Writes the final state."""
+        self.elapsed = time.perf_counter() - self._t0
+        self._ended = True
+        if self.learner.status == "running":
+            self.learner.progress = 1.0
+        if self.view is None and not self._cancelled:
+            self._write(self.line(), end="\n")
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        """A snapshot for views: progress, epoch, batch, times, throughput, last losses, status."""
+        l = self.learner
+        elapsed = self.elapsed if self._ended else time.perf_counter() - self._t0
+        progress = float(l.progress or 0.0)
+        remaining = elapsed / progress * (1 - progress) if progress > 0 else math.nan
+        lossCb = l.cbs._byName.get("Loss")
+        train, valid = lossCb.last if lossCb is not None else (math.nan, math.nan)
+        return {
+            "progress": progress,
+            "epoch": int(l.epoch),
+            "epochs": int(l.epochs),
+            "batch": int(l.batch),
+            "batches": int(l.batches or 0),
+            "elapsed": elapsed,
+            "remaining": remaining,
+            "throughput": self._done / elapsed if elapsed > 0.2 else math.nan,
+            "trainLoss": train,
+            "validLoss": valid,
+            "status": l.status,
+        }
+
+    def line(self) -> str:
+        """The text form: ``Progress:  20%, epoch:  1/10, batch: 152/157, elapsed:    1.2s ...``."""
+        s = self.state()
+        w = len(str(s["epochs"]))
+        bw = len(str(s["batches"]))
+        parts = [
+            f"Progress: {round(s['progress'] * 100):3d}%",
+            f"epoch: {s['epoch'] + 1:>{w}}/{s['epochs']}",
+            f"batch: {s['batch'] + 1:>{bw}}/{s['batches']}",
+            f"elapsed: {_fmtTime(s['elapsed']):>6}",
+        ]
+        if math.isfinite(s["remaining"]) and s["progress"] < 1:
+            parts.append(f"remaining: {_fmtTime(s['remaining']):>6}")
+        if math.isfinite(s["throughput"]):
+            parts.append(f"{s['throughput']:.0f} batches/s")
+        if math.isfinite(s["trainLoss"]):
+            parts.append(f"loss: {s['trainLoss']:.4g}")
+        return "\r" + ", ".join(parts)
+
+    def _write(self, text: str, end: str) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(text + end)
+        stream.flush()
+
+    def _reprUse(self) -> str:
+        return "- cb.state(): a snapshot of the progress (what the view shows)"
