@@ -1,0 +1,76 @@
+"""What every view shares: bundled front-end assets, feed subscriptions, thread-safe pushes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+
+from k1widgets.live import Feed, Subscription
+
+__all__ = ["View", "staticAsset"]
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def staticAsset(name: str) -> str:
+    """The text of a built front-end file, ``k1widgets/static/<name>``.
+
+    Views set ``_esm``/``_css`` to this string, never to a `Path`: a `Path` makes anywidget keep
+    every instance alive (anywidget issue #929).
+
+    Raises:
+        FileNotFoundError: the front-end was not built (``npm run build``, or ``pip install .``).
+    """
+    path = _STATIC / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if name.endswith(".css"):
+            return ""
+        msg = f"The front-end bundle {path} is missing. Build it with `npm install && npm run build`."
+        raise FileNotFoundError(msg) from None
+
+
+class View(anywidget.AnyWidget):
+    """Base of the anywidget views.
+
+    ``self.follow(feed, refresh)`` calls ``refresh()`` whenever the feed fires (throttled there) and
+    stops when the view is closed. ``self.push(**traits)`` sets several traits in one message, from
+    any thread.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._subs: list[Subscription] = []
+        self._pushLock = threading.Lock()
+        self._closed = False
+
+    def follow(self, feed: Feed, refresh: Callable[[], None]) -> Subscription:
+        """Subscribes ``refresh`` to ``feed`` for as long as this view is open."""
+        sub = feed.subscribe(refresh)
+        self._subs.append(sub)
+        return sub
+
+    def push(self, **traits: Any) -> None:
+        """Sets traits together (one comm message); skips values that did not change; thread-safe."""
+        if self._closed:
+            return
+        with self._pushLock:
+            changed = {k: v for k, v in traits.items() if getattr(self, k) != v}
+            if not changed:
+                return
+            with self.hold_sync():
+                for k, v in changed.items():
+                    setattr(self, k, v)
+
+    def close(self) -> None:
+        """Closes the view and stops following every feed."""
+        self._closed = True
+        for sub in self._subs:
+            sub.remove()
+        self._subs.clear()
+        super().close()
