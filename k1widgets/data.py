@@ -59,9 +59,7 @@ class DataLoader:
         elif isinstance(source, Iterable):
             self._iterable = source
         else:
-            msg = (
-                f"DataLoader takes tensors, a dataset or an iterable of batches, got {type(source).__name__}."
-            )
+            msg = f"DataLoader takes tensors, a dataset or an iterable of batches, got {type(source).__name__}."
             raise TypeError(msg)
 
     @property
@@ -206,6 +204,12 @@ class FunctionDataset:
         dtype: torch.dtype = torch.bfloat16,
         seed: int = 0,
     ) -> None:
+        if not (step > 0 and high > low):
+            msg = (
+                f"FunctionDataset's grid is empty: arange({low}, {high}, {step}) has no points "
+                "(need low < high and step > 0)."
+            )
+            raise ValueError(msg)
         x = torch.arange(low, high, step, dtype=torch.float64)
         if len(x) == 0:
             msg = f"FunctionDataset's grid is empty: arange({low}, {high}, {step}) has no points."

@@ -44,7 +44,7 @@ def _indent(s: str, n: int = 4) -> str:
 
 def _limitLines(s: str, limit: int = 10) -> str:
     lines = s.splitlines()
-    return "\n".join(lines[:limit] + ["....."]) if len(lines) > limit else s
+    return "\n".join([*lines[:limit], "....."]) if len(lines) > limit else s
 
 
 def _baseName(fileName: str | os.PathLike[str]) -> str:
@@ -329,6 +329,7 @@ class Learner:
                 self._applyCommands()
             self.xb, self.yb, *metab = item
             self.metab = tuple(metab)
+            self.loss = None
             cbs("startBatch")
             cbs("startPass")
             self.y = self._model(self.xb)  # type: ignore[misc]
@@ -470,7 +471,7 @@ class Learner:
         l.data = Data.fromDataset(FunctionDataset.identity, batchSize=64)
         l.opt = torch.optim.Adam(l.model.parameters(), lr=3e-3)
         l.lossF = _mseSqueeze
-        l.cbs.withModifyBatch(_addFeatureDim)
+        l.cbs.withModifyBatch(_addFeatureDim).withDType(torch.float32)
         return l
 
     # ------------------------------------------------------------------ persistence
@@ -508,12 +509,8 @@ class Learner:
         path = _baseName(fileName) + ".pth"
         if not os.path.exists(path):
             folder = os.path.dirname(path) or "."
-            saved = sorted(
-                f for f in os.listdir(folder) if f.endswith(".pth") and not f.endswith(".model.pth")
-            )
-            msg = (
-                f"No saved learner at {path!r}. Saved learners in {folder!r}: {', '.join(saved) or '(none)'}."
-            )
+            saved = sorted(f for f in os.listdir(folder) if f.endswith(".pth") and not f.endswith(".model.pth"))
+            msg = f"No saved learner at {path!r}. Saved learners in {folder!r}: {', '.join(saved) or '(none)'}."
             raise FileNotFoundError(msg)
         try:
             with open(path, "rb") as f:
@@ -626,9 +623,7 @@ class RunHandle:
     def __init__(self, learner: Learner, epochs: int, batches: int | None) -> None:
         self.learner = learner
         self.error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._target, args=(epochs, batches), name="k1widgets-run", daemon=True
-        )
+        self._thread = threading.Thread(target=self._target, args=(epochs, batches), name="k1widgets-run", daemon=True)
         self._thread.start()
 
     def _target(self, epochs: int, batches: int | None) -> None:

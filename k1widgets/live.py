@@ -86,6 +86,14 @@ class Series:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"values": self.values.copy()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        values = state["values"]
+        self.__init__(len(values))  # type: ignore[misc]
+        self.extend(values)
+
     def tolist(self) -> list[float]:
         """The values as a Python list."""
         return self.values.tolist()

@@ -265,7 +265,7 @@ class Callbacks(WithShortcuts):
         try:
             return self._byName[key]
         except KeyError:
-            names = ", ".join(self._byName) or "(none)"
+            names = ", ".join(cb.name for cb in self._cbs) or "(none)"
             msg = f"Unknown callback {key!r}. Available: {names}.{_closeHint(key, self._byName)}"
             raise UnknownCallbackError(msg) from None
 
@@ -275,7 +275,7 @@ class Callbacks(WithShortcuts):
         byName = self.__dict__.get("_byName", {})
         if name in byName:
             return byName[name]
-        names = ", ".join(byName) or "(none)"
+        names = ", ".join(cb.name for cb in self.__dict__.get("_cbs", ())) or "(none)"
         msg = f"'Callbacks' has no attribute or callback {name!r}. Callbacks: {names}.{_closeHint(name, byName)}"
         raise AttributeError(msg)
 

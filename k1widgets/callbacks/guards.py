@@ -54,7 +54,8 @@ class CancelOnLowLoss(Callback):
             return
         value = float(l.loss)
         if value < self.loss:
-            raise CancelRunException(f"Low loss {_fmt(self.loss)} achieved!")
+            msg = f"Low loss {_fmt(self.loss)} achieved!"
+            raise CancelRunException(msg)
 
     def endEpoch(self) -> None:
         """Epoch mode: compares this epoch's average validation loss (NaN, i.e. no validation, never passes)."""
@@ -62,7 +63,8 @@ class CancelOnLowLoss(Callback):
             return
         valid = self._lossCb.epoch.valid
         if len(valid) and valid[-1] < self.loss:
-            raise CancelRunException(f"Low loss {_fmt(self.loss)} achieved!")
+            msg = f"Low loss {_fmt(self.loss)} achieved!"
+            raise CancelRunException(msg)
 
     def _reprUse(self) -> str:
         mode = "epoch average" if self.epochMode else "batch"
@@ -114,7 +116,8 @@ class CancelOnExplosion(Callback):
         if l.loss is not None:
             ok = ok.to(l.loss.device) & torch.isfinite(l.loss)
         if not bool(ok):
-            raise CancelRunException("Explosion detected!")
+            msg = "Explosion detected!"
+            raise CancelRunException(msg)
 
     def _reprUse(self) -> str:
         return f"- cb.limit: the largest magnitude allowed ({_fmt(self.limit)}), checked every {self.every} batches"
@@ -135,7 +138,8 @@ class BatchLimit(Callback):
     def startBatch(self) -> None:
         """Cancels the epoch at the limit."""
         if self.learner.batch >= self.limit:
-            raise CancelEpochException(f"Batch limit ({self.limit}) reached", silent=self.silent)
+            msg = f"Batch limit ({self.limit}) reached"
+            raise CancelEpochException(msg, silent=self.silent)
 
 
 class EpochLimit(Callback):
@@ -153,7 +157,8 @@ class EpochLimit(Callback):
     def startEpoch(self) -> None:
         """Cancels the run at the limit."""
         if self.learner.epoch >= self.limit:
-            raise CancelRunException(f"Epoch limit ({self.limit}) reached")
+            msg = f"Epoch limit ({self.limit}) reached"
+            raise CancelRunException(msg)
 
 
 class TimeLimit(Callback):
@@ -175,4 +180,5 @@ class TimeLimit(Callback):
     def startBatch(self) -> None:
         """Cancels the run once the time is up."""
         if time.perf_counter() - self._t0 > self.seconds:
-            raise CancelRunException(f"Takes more than {_fmt(self.seconds)} seconds!")
+            msg = f"Takes more than {_fmt(self.seconds)} seconds!"
+            raise CancelRunException(msg)

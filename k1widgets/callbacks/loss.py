@@ -25,7 +25,9 @@ class _EpochLosses:
         self.train, self.valid = Series(), Series()
 
     def __repr__(self) -> str:
-        return f"Epoch losses: {len(self.train)} epochs\n- .train: {self.train.tolist()}\n- .valid: {self.valid.tolist()}"
+        return (
+            f"Epoch losses: {len(self.train)} epochs\n- .train: {self.train.tolist()}\n- .valid: {self.valid.tolist()}"
+        )
 
 
 class Loss(Callback):
@@ -54,7 +56,7 @@ class Loss(Callback):
         self._flush()
         self._series = self.valid
 
-    def endBatch(self) -> None:
+    def endLoss(self) -> None:
         """Keeps this batch's loss on the device; copies to the host every ``flushEvery`` batches."""
         loss = self.learner.loss
         if loss is None:
@@ -73,6 +75,8 @@ class Loss(Callback):
         """Flushes and appends this epoch's averages."""
         self._flush()
         t0, v0 = self._epochStart
+        if len(self.train) == t0 and len(self.valid) == v0:
+            return  # cancelled before its first batch: no epoch to average
         for series, start, out in ((self.train, t0, self.epoch.train), (self.valid, v0, self.epoch.valid)):
             vals = series.values[start:]
             out.append(float(vals.mean()) if len(vals) else math.nan)

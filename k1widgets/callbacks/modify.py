@@ -117,9 +117,7 @@ class Cuda(_Device):
 
     def __init__(self, device: str | torch.device = "cuda") -> None:
         if not torch.cuda.is_available():
-            msg = (
-                "Cuda() needs a CUDA device, and torch.cuda.is_available() is False here. Use Cpu() instead."
-            )
+            msg = "Cuda() needs a CUDA device, and torch.cuda.is_available() is False here. Use Cpu() instead."
             raise RuntimeError(msg)
         super().__init__(device)
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from k1widgets.callbacks.callback import Callback
+from k1widgets.cancel import CancelException
 
 __all__ = ["ProgressBar"]
 
@@ -40,6 +41,7 @@ class ProgressBar(Callback):
         self._done = 0
         self._cancelled = self._ended = False
         self.elapsed = 0.0
+        self.message = ""  # "Run cancelled: ..." once a run is cancelled
 
     # ------------------------------------------------------------------ checkpoints
     def startRun(self) -> None:
@@ -52,6 +54,7 @@ class ProgressBar(Callback):
         self._cancelled = False
         self._ended = False
         self.elapsed = 0.0
+        self.message = ""
         self.learner.progress = 0.0
         self.view = display.showProgress(self)
 
@@ -70,6 +73,9 @@ class ProgressBar(Callback):
     def cancelRun(self) -> None:
         """Leaves the progress line in place; the learner appends "Run cancelled: ..."."""
         self._cancelled = True
+        e = sys.exc_info()[1]  # the learner dispatches cancelRun while handling the exception
+        if isinstance(e, CancelException):
+            self.message = f"{e.scope} cancelled: {e.message}."
         if self.view is None:
             self._write(self.line() + "  ", end="")
 
@@ -86,7 +92,10 @@ class ProgressBar(Callback):
     def state(self) -> dict[str, Any]:
         """A snapshot for views: progress, epoch, batch, times, throughput, last losses, status."""
         l = self.learner
-        elapsed = self.elapsed if self._ended else time.perf_counter() - self._t0
+        if self._ended or not self._t0:  # finished, or never started
+            elapsed = self.elapsed
+        else:
+            elapsed = time.perf_counter() - self._t0
         progress = float(l.progress or 0.0)
         remaining = elapsed / progress * (1 - progress) if progress > 0 else math.nan
         lossCb = l.cbs._byName.get("Loss")
@@ -103,6 +112,7 @@ class ProgressBar(Callback):
             "trainLoss": train,
             "validLoss": valid,
             "status": l.status,
+            "message": self.message,
         }
 
     def line(self) -> str:
@@ -123,6 +133,23 @@ class ProgressBar(Callback):
         if math.isfinite(s["trainLoss"]):
             parts.append(f"loss: {s['trainLoss']:.4g}")
         return "\r" + ", ".join(parts)
+
+    # ------------------------------------------------------------------ widget
+    def widget(self) -> Any:
+        """A live `ProgressView` of this bar's learner that keeps following later runs too."""
+        from k1widgets.widgets.progress import ProgressView
+
+        return ProgressView(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from k1widgets import display
+
+        return display.mimebundle(self, include, exclude)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["view"] = None  # a live widget is not saved with the learner
+        return state
 
     def _write(self, text: str, end: str) -> None:
         stream = self.stream or sys.stdout

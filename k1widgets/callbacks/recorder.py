@@ -48,9 +48,7 @@ class Recorder(Callback):
 
         l = self.learner
         if l is None:
-            msg = (
-                "Recorder.record() needs the recorder to be in a learner's callbacks (l.cbs.withRecorder())."
-            )
+            msg = "Recorder.record() needs the recorder to be in a learner's callbacks (l.cbs.withRecorder())."
             raise RuntimeError(msg)
         self.xbs, self.ybs, self.metabs, self.ys = [], [], [], []
         with l.cbs.context(), l.cbs.suspendEval(), torch.no_grad():

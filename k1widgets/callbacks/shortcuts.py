@@ -21,7 +21,8 @@ __all__ = ["WithShortcuts"]
 class WithShortcuts:
     """Mixin of `Callbacks` holding the ``withX`` shortcuts."""
 
-    def append(self, cb: Callback, name: str | None = None) -> Callbacks:  # implemented by Callbacks
+    def append(self, cb: Callback, name: str | None = None) -> Callbacks:
+        """Adds a callback (implemented by `Callbacks`)."""
         raise NotImplementedError
 
     def withProgressBar(self, *, name: str | None = None) -> Callbacks:
@@ -42,9 +43,7 @@ class WithShortcuts:
 
         return self.append(DontTrain(), name)
 
-    def withModifyBatch(
-        self, f: Callable[[Any, Any], tuple[Any, Any]], *, name: str | None = None
-    ) -> Callbacks:
+    def withModifyBatch(self, f: Callable[[Any, Any], tuple[Any, Any]], *, name: str | None = None) -> Callbacks:
         """Adds `ModifyBatch(f)`: ``xb, yb = f(xb, yb)`` before every batch."""
         from k1widgets.callbacks.modify import ModifyBatch
 
@@ -80,17 +79,13 @@ class WithShortcuts:
 
         return self.append(Recorder(), name)
 
-    def withCancelOnLowLoss(
-        self, loss: float, epochMode: bool = False, *, name: str | None = None
-    ) -> Callbacks:
+    def withCancelOnLowLoss(self, loss: float, epochMode: bool = False, *, name: str | None = None) -> Callbacks:
         """Adds `CancelOnLowLoss(loss, epochMode)`: ends the run once the validation loss is below ``loss``."""
         from k1widgets.callbacks.guards import CancelOnLowLoss
 
         return self.append(CancelOnLowLoss(loss, epochMode), name)
 
-    def withCancelOnExplosion(
-        self, limit: float = 1e6, *, every: int = 20, name: str | None = None
-    ) -> Callbacks:
+    def withCancelOnExplosion(self, limit: float = 1e6, *, every: int = 20, name: str | None = None) -> Callbacks:
         """Adds `CancelOnExplosion(limit)`: ends the run when parameters blow up or turn NaN/inf."""
         from k1widgets.callbacks.guards import CancelOnExplosion
 

@@ -1,0 +1,32 @@
+"""The public API: a checked-in list of names, each resolving; changes need a CHANGELOG entry."""
+
+from __future__ import annotations
+
+import k1widgets
+
+PUBLIC = [
+    "Callback",
+    "Callbacks",
+    "CancelBatchException",
+    "CancelEpochException",
+    "CancelRunException",
+    "Learner",
+    "RunHandle",
+    "Settings",
+    "__version__",
+    "callbacks",
+    "data",
+    "settings",
+]
+
+
+def test_public_names_are_the_checked_in_list():
+    assert sorted(k1widgets.__all__) == sorted(PUBLIC)
+    for name in PUBLIC:
+        assert getattr(k1widgets, name) is not None
+
+
+def test_readme_import_style_works():
+    import k1widgets as k1lib
+
+    assert k1lib.data.Data.fromDataset and k1lib.data.FunctionDataset.exp

@@ -1,0 +1,125 @@
+"""The seed README's training code, run with only the import changed, is the API contract."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+README_CODE = '''
+import torch
+from torch import nn, optim
+from functools import partial
+import k1widgets as k1lib
+
+class SkipBlock(nn.Module):
+    def __init__(self, hiddenDim=10):
+        super().__init__()
+        def gen(): return nn.Linear(hiddenDim, hiddenDim), nn.LeakyReLU()
+        self.seq = nn.Sequential(*gen(), *gen(), *gen())
+    def forward(self, x):
+        return self.seq(x) + x
+
+class Network(nn.Module):
+    def __init__(self, hiddenDim=10, blocks=3, block=SkipBlock):
+        super().__init__()
+        layers = [nn.Linear(1, hiddenDim), nn.LeakyReLU()]
+        layers += [block(hiddenDim) for _ in range(blocks)]
+        layers += [nn.Linear(hiddenDim, 1)]
+        self.bulk = nn.Sequential(*layers)
+    def forward(self, x):
+        return self.bulk(x)
+
+def newL(*args, **kwargs):
+    l = k1lib.Learner()
+    l.model = Network(*args, **kwargs)
+    l.data = k1lib.data.Data.fromDataset(k1lib.data.FunctionDataset.exp, batchSize=64)
+    l.opt = optim.Adam(l.model.parameters(), lr=1e-2)
+    l.lossF = lambda x, y: ((x.squeeze() - y)**2).mean()
+
+    l.cbs.withModifyBatch(lambda x, y: (x[:, None], y))
+    l.cbs.withDType(torch.float32);
+    l.cbs.withCancelOnLowLoss(1, epochMode=True)
+    l.css = """SkipBlock #0: HookParam
+SkipBlock: HookModule"""
+
+    def evaluate(self):
+        xbs, ybs, ys = self.record(1, 3)
+        xbs = torch.vstack(xbs).squeeze()
+        ybs = torch.vstack([yb[:, None] for yb in ybs]).squeeze()
+        ys = torch.vstack(ys).squeeze()
+        plt.plot(xbs, ys.detach(), ".")
+    l.evaluate = partial(evaluate, l)
+    return l
+l = newL()
+l.run(10);
+'''
+
+
+def runReadme():
+    ns: dict = {}
+    torch.manual_seed(0)
+    exec(compile(README_CODE, "README", "exec"), ns)
+    return ns
+
+
+def test_readme_training_cancels_on_low_loss(capsys):
+    ns = runReadme()
+    out = capsys.readouterr().out
+    l = ns["l"]
+    assert "Run cancelled: Low loss 1 achieved!." in out
+    # the progress line stands right before the cancel message, as in the seed's output
+    assert re.search(r"Progress: +\d+%, epoch: +\d+/10, batch: +\d+/157, elapsed: .*Run cancelled: Low loss 1", out)
+    assert l.epoch < 9, "the run should stop early on low loss"
+    assert l.Loss.epoch.valid[-1] < 1
+    assert len(l.Loss.epoch.valid) == l.epoch + 1
+    assert l.status == "cancelled"
+
+
+def test_readme_reprs_have_the_seed_form(capsys):
+    ns = runReadme()
+    l = ns["l"]
+    capsys.readouterr()
+    cbs = repr(l.cbs)
+    assert cbs.startswith("Callbacks:\n- ProgressBar\n- DontTrainValid\n")
+    for name in ("ModifyBatch", "DType", "CancelOnLowLoss", "Loss", "CancelOnExplosion"):
+        assert f"\n- {name}\n" in cbs
+    assert (
+        '- cbs.append(cb[, name]): to add a callback with a name\n- cbs("startRun"): to trigger a specific event' in cbs
+    )
+
+    text = repr(l)
+    assert text.startswith("l.model:\n    Network(\n      (bulk): Sequential(")
+    assert "\n    .....\nl.opt:\n    Adam (\n    Parameter Group 0\n" in text
+    assert "\nl.cbs:\n    Callbacks:\n    - ProgressBar\n" in text
+    assert text.endswith('- l.Loss: to get a specific callback, this case "Loss"')
+
+    assert repr(l.data) == "`Data` object, just a shell containing 2 `DataLoader`s: `.train` and `.valid`"
+    assert repr(l.data.train) == (
+        "DataLoader object. 126 batches total, use...\n"
+        "- for data in dl: print(data)\n"
+        "- it = iter(dl); data = next(it)\n"
+        "- len(dl): to get dataloader's length\n"
+        "- dl.sample: to get a sample of the data"
+    )
+    assert len(l.data.valid) == 31
+    xb, yb = l.data.train.sample
+    assert xb.shape == yb.shape == (64,)
+    assert xb.dtype == yb.dtype == torch.bfloat16
+    assert torch.allclose(torch.exp(xb.float()), yb.float(), rtol=2e-2)
+
+    loss = repr(l.Loss)
+    assert loss.startswith("Callback `Loss`, use...\n- cb.train: for all training losses")
+    assert "- cb.detach(): to remove itself from its parent Callbacks" in loss
+
+
+def test_readme_evaluate_records_three_batches(capsys):
+    ns = runReadme()
+    l = ns["l"]
+    xbs, ybs, ys = l.record(1, 3)
+    assert len(xbs) == len(ybs) == len(ys) == 3
+    assert xbs[0].shape == (64, 1) and xbs[0].dtype == torch.float32  # after DType and ModifyBatch
+    before = [p.clone() for p in l.model.parameters()]
+    l.record(1, 3)
+    assert all(torch.equal(a, b) for a, b in zip(before, l.model.parameters(), strict=True)), "recording trains nothing"
+    assert "cancelled" not in capsys.readouterr().out.split("Low loss")[-1]

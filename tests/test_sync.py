@@ -1,0 +1,66 @@
+"""The training hot path makes no host-device sync per batch."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from conftest import makeLearner
+from torch.overrides import TorchFunctionMode
+
+SYNCS = {"item", "tolist", "cpu", "numpy", "__float__", "__bool__", "__int__"}
+
+
+class CountSyncs(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in SYNCS:
+            self.calls.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+def test_counter_sees_syncs():
+    with CountSyncs() as c:
+        t = torch.ones(3)
+        t.sum().item()
+        t.tolist()
+        float(t[0])
+        t.numpy()
+    assert sorted(c.calls) == ["__float__", "item", "numpy", "tolist"]
+
+
+def sgdLearner():
+    # torch's Adam reads its step counter with .item() on the CPU; SGD reads nothing, so every
+    # sync counted below is ours
+    l = makeLearner(n=64 * 200)  # 160 training + 40 validation batches per epoch
+    l.opt = torch.optim.SGD(l.model.parameters(), lr=1e-3)
+    return l
+
+
+def test_default_callbacks_make_no_sync_per_batch():
+    l = sgdLearner()
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.run(1)  # warm up
+    with CountSyncs() as c:
+        l.run(2)
+    batches = 2 * 200
+    # Loss copies its losses every 20 batches, CancelOnExplosion checks every 20 training batches:
+    # about one read per 10 batches in all, none per batch.
+    assert 0 < len(c.calls) <= batches / 10, (len(c.calls), sorted(set(c.calls)))
+    assert len(l.Loss.train) == 3 * 160
+
+
+def test_epoch_mode_guard_adds_no_sync():
+    l = sgdLearner()
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.run(1)
+    with CountSyncs() as base:
+        l.run(1)
+    l.cbs.withCancelOnLowLoss(-1.0, epochMode=True)
+    with CountSyncs() as guarded:
+        l.run(1)
+    assert len(guarded.calls) == len(base.calls)
