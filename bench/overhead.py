@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from conftest import Network
+from readme_net import Network
 
 import k1widgets
 from k1widgets.data import Data, DataLoader

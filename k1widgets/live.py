@@ -50,7 +50,9 @@ class Series:
 
     def extend(self, values: Iterable[float]) -> None:
         """Adds many values at once."""
-        arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64)
+        if not isinstance(values, np.ndarray | list | tuple):
+            values = list(values)
+        arr = np.asarray(values, dtype=np.float64)
         with self._lock:
             self._reserve(self._n + len(arr))
             self._buf[self._n : self._n + len(arr)] = arr

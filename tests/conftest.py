@@ -4,34 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn, optim
+from readme_net import Network, SkipBlock  # noqa: F401  (re-exported for tests)
+from torch import optim
 
 import k1widgets as k1lib
-
-
-class SkipBlock(nn.Module):
-    def __init__(self, hiddenDim=10):
-        super().__init__()
-
-        def gen():
-            return nn.Linear(hiddenDim, hiddenDim), nn.LeakyReLU()
-
-        self.seq = nn.Sequential(*gen(), *gen(), *gen())
-
-    def forward(self, x):
-        return self.seq(x) + x
-
-
-class Network(nn.Module):
-    def __init__(self, hiddenDim=10, blocks=3, block=SkipBlock):
-        super().__init__()
-        layers = [nn.Linear(1, hiddenDim), nn.LeakyReLU()]
-        layers += [block(hiddenDim) for _ in range(blocks)]
-        layers += [nn.Linear(hiddenDim, 1)]
-        self.bulk = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.bulk(x)
 
 
 def mse(y, yb):

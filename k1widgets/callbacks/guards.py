@@ -90,8 +90,12 @@ class CancelOnExplosion(Callback):
         self._n = 0
 
     def startRun(self) -> None:
-        """Collects the parameters once per run."""
-        self._params = [p for p in self.learner.model.parameters() if p.numel()]
+        """Collects the parameters once per run, grouped so each group reduces in one stack."""
+        groups: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
+        for p in self.learner.model.parameters():
+            if p.numel():
+                groups.setdefault((p.dtype, p.device), []).append(p)
+        self._groups = list(groups.values())
         self._n = 0
 
     def endBatch(self) -> None:
@@ -106,16 +110,19 @@ class CancelOnExplosion(Callback):
 
     def check(self) -> None:
         """Runs the check now; raises `CancelRunException` on an explosion."""
-        l = self.learner
-        ok = torch.ones((), dtype=torch.bool)
-        if self._params:
-            with torch.no_grad():
-                norms = torch._foreach_norm([p.detach() for p in self._params], math.inf)
-                biggest = torch.stack([n.float().to(norms[0].device) for n in norms]).max()
-            ok = biggest <= self.limit  # False for NaN too
-        if l.loss is not None:
-            ok = ok.to(l.loss.device) & torch.isfinite(l.loss)
-        if not bool(ok):
+        loss = self.learner.loss
+        with torch.no_grad():
+            # largest magnitude per group; max() propagates NaN, and NaN <= limit is False
+            peaks = [torch.stack(torch._foreach_norm(g, math.inf)).max() for g in self._groups]
+            if loss is not None:
+                peaks.append(torch.where(torch.isfinite(loss), 0.0, math.inf).to(loss.dtype))
+            if not peaks:
+                return
+            if len(peaks) > 1:
+                device = peaks[0].device
+                peaks = [torch.stack([p.float().to(device) for p in peaks]).max()]
+            ok = bool(peaks[0] <= self.limit)
+        if not ok:
             msg = "Explosion detected!"
             raise CancelRunException(msg)
 
