@@ -386,3 +386,19 @@ def test_load_errors_say_what_is_wrong(tmp_path, learner, capsys):
         k1lib.Learner.load(tmp_path / "other")
     with pytest.raises(ValueError, match="needs a file name"):
         learner.save("")
+
+
+def test_ctrl_c_cleans_up_and_the_learner_runs_again(learner):
+    def interrupt(cb):
+        if cb.learner.batch == 3:
+            raise KeyboardInterrupt
+
+    cb = Callback().withCheckpoint("endBatch", interrupt)
+    learner.cbs.append(cb, "CtrlC")
+    with pytest.raises(KeyboardInterrupt):
+        learner.run(2)
+    assert learner.status == "cancelled" and not learner._running
+    assert len(learner.Loss.train) == 4, "the batches before Ctrl-C are kept"
+    cb.detach()
+    learner.run(1)
+    assert learner.status == "done" and len(learner.Loss.epoch.train) == 1
