@@ -1,36 +1,759 @@
 """Settings: a documented tree of values, and the global `settings` of k1widgets.
 
-(Minimal version; the full seed API — env variables, sensitive values, callbacks, contexts,
-the aligned repr — is built by the settings issue.)
+A `Settings` is a fancy dict with attribute access (the seeds' ``k1lib.Settings``): every key can
+carry docs, a change callback, a "sensitive" flag (shown as ``<redacted>``), an environment variable
+that overrides its default, and a list of allowed choices. Settings nest, print as an aligned table,
+and change temporarily inside ``with s.context(...)``.
+
+Reading a setting is a plain attribute read (values live in the instance ``__dict__``), so the
+training loop can read settings on every batch for free. Writes take one module-wide lock, so edits
+that arrive from a widget on a comm thread are applied atomically with their callbacks while a run
+trains on another thread.
+
+Every change, from Python or from a panel, is announced on ``s.feed`` (a throttled `live.Feed`) of
+the Settings that changed and of every Settings above it; the settings panel follows that feed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import difflib
+import html
+import math
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Settings", "settings"]
+if TYPE_CHECKING:
+    from k1widgets.live import Feed
+
+__all__ = [
+    "Settings",
+    "SettingsEnvError",
+    "SettingsValueError",
+    "UnknownSettingError",
+    "editSetting",
+    "resetSetting",
+    "settings",
+    "settingsTree",
+]
+
+REDACTED = "<redacted>"
+_MISSING: Any = object()
+# One lock for every Settings: a write and its callback happen together, whichever thread (the
+# kernel, a comm subshell, a background run) makes it. Re-entrant so callbacks may set settings.
+_LOCK = threading.RLock()
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+Callback = Callable[["Settings", Any], None]
+EnvSpec = str | tuple[str, Callable[[str], Any]]
+
+
+class UnknownSettingError(AttributeError):
+    """A key that a Settings does not have (attribute access, `Settings.context`, a panel path)."""
+
+
+class SettingsValueError(ValueError):
+    """A value that a setting does not accept (not one of its choices, not a number, read-only...)."""
+
+
+class SettingsEnvError(ValueError):
+    """An environment variable whose text could not be turned into the setting's value."""
+
+
+def _limitChars(s: str, n: int) -> str:
+    """``s`` cut to at most ``n`` characters, ending in ``...`` when cut (k1lib's ``limitChars``)."""
+    if len(s) <= n:
+        return s
+    return s[: max(n - 3, 0)] + "..."
+
+
+def _oneLine(s: str) -> str:
+    return s.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def _closeHint(name: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _coerceText(text: str, default: Any) -> Any:
+    """Environment text -> a value of the default's type (bool, int, float); other types keep the text."""
+    if isinstance(default, bool):
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        msg = f"expected a boolean (one of {', '.join(sorted(_TRUE | _FALSE - {''}))})"
+        raise ValueError(msg)
+    if isinstance(default, int):
+        return int(text.strip())
+    if isinstance(default, float):
+        return float(text.strip())
+    return text
 
 
 class Settings:
-    """A bag of named values with docs, nestable."""
+    """A nestable bag of documented values, with attribute access.
+
+    Example:
+        >>> s = Settings(a=3, b="42")
+        >>> s.c = Settings(d=8)
+        >>> s.a, s.b, s.c.d
+        (3, '42', 8)
+        >>> s.add("lr", 0.1, "learning rate of the demo")  # doctest: +ELLIPSIS
+        Settings:
+        ...
+
+    Keys are identifiers that do not start with ``_`` and do not shadow a method (``add``,
+    ``context``, ``feed``, ``widget``). Reading a missing key raises `UnknownSettingError` (an
+    `AttributeError`) naming the valid keys.
+
+    Args:
+        **kwargs: initial keys and values (no docs; use `add` for docs, callbacks, env...).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         object.__setattr__(self, "_docs", {})
+        object.__setattr__(self, "_cbs", {})
+        object.__setattr__(self, "_sensitives", {})
+        object.__setattr__(self, "_envs", {})
+        object.__setattr__(self, "_choices", {})
+        object.__setattr__(self, "_defaults", {})
+        object.__setattr__(self, "_parents", [])  # [(parent Settings, key)]
+        object.__setattr__(self, "_feed", None)
+        object.__setattr__(self, "_timer", None)
         for k, v in kwargs.items():
             setattr(self, k, v)
 
-    def add(self, k: str, v: Any, docs: str = "") -> Settings:
-        """Adds a value with its docs; returns self so calls chain."""
-        setattr(self, k, v)
-        self._docs[k] = docs
+    # ------------------------------------------------------------------ keys and values
+    def _keys(self) -> list[str]:
+        return [k for k in self.__dict__ if not k.startswith("_")]
+
+    def _label(self, k: str = "") -> str:
+        """A dotted name for messages: ``settings.live.hz`` when reachable from a named root."""
+        parts = [k] if k else []
+        node: Settings = self
+        seen = {id(node)}
+        while node._parents:
+            node, key = node._parents[0]
+            if id(node) in seen:
+                break
+            seen.add(id(node))
+            parts.append(key)
+        if node is globals().get("settings"):
+            parts.append("settings")
+        return ".".join(reversed(parts)) or "Settings"
+
+    def _checkKey(self, k: str) -> None:
+        if not isinstance(k, str) or not k.isidentifier():
+            msg = f"A setting's key must be a Python identifier, got {k!r}."
+            raise SettingsValueError(msg)
+        if k.startswith("_"):
+            msg = f"Setting keys may not start with '_' (reserved for internals), got {k!r}."
+            raise SettingsValueError(msg)
+        if hasattr(type(self), k):
+            msg = (
+                f"Setting key {k!r} would hide the Settings method of the same name. "
+                f"Reserved names: {', '.join(n for n in dir(Settings) if not n.startswith('_'))}."
+            )
+            raise SettingsValueError(msg)
+
+    def _checkChoice(self, k: str, v: Any) -> None:
+        choices = self._choices.get(k)
+        if choices is None or any(_same(v, c) for c in choices):
+            return
+        texts = [repr(c) for c in choices]
+        if self._sensitives.get(k):
+            msg = f"{self._label(k)} must be one of its {len(texts)} choices; got {REDACTED}."
+        else:
+            close = difflib.get_close_matches(repr(v), texts, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            msg = f"{self._label(k)} must be one of {', '.join(texts)}; got {v!r}.{hint}"
+        raise SettingsValueError(msg)
+
+    def _link(self, k: str, old: Any, new: Any) -> None:
+        if isinstance(old, Settings) and old is not new:
+            old._parents[:] = [(p, key) for p, key in old._parents if not (p is self and key == k)]
+        if isinstance(new, Settings) and old is not new:
+            if new is self:
+                msg = f"A Settings cannot contain itself (key {k!r})."
+                raise SettingsValueError(msg)
+            new._parents.append((self, k))
+
+    def _write(self, k: str, v: Any) -> None:
+        """Stores a value without callbacks (under the lock), keeping parent links right."""
+        old = self.__dict__.get(k, _MISSING)
+        self._link(k, old, v)
+        self.__dict__[k] = v
+        if k not in self._defaults:
+            self._defaults[k] = v
+
+    def __setattr__(self, k: str, v: Any) -> None:
+        if k.startswith("_"):
+            object.__setattr__(self, k, v)
+            return
+        self._checkKey(k)
+        self._checkChoice(k, v)
+        with _LOCK:
+            old = self.__dict__.get(k, _MISSING)
+            new = k not in self._defaults
+            self._write(k, v)
+            cb = self._cbs.get(k)
+            if cb is not None:
+                try:
+                    cb(self, v)
+                except BaseException:
+                    # a callback that raises rejects the value: put the old one back
+                    if old is _MISSING:
+                        self._link(k, v, None)
+                        del self.__dict__[k]
+                    else:
+                        self._write(k, old)
+                    if new:
+                        self._defaults.pop(k, None)
+                    raise
+        self._announce()
+
+    def __getattr__(self, k: str) -> Any:
+        # only called for names that are not there: internals and typos
+        if k.startswith("_"):
+            raise AttributeError(k)
+        keys = self._keys()
+        msg = (
+            f"{self._label()} has no setting {k!r}. "
+            f"Available: {', '.join(keys) if keys else '(none)'}.{_closeHint(k, keys)}"
+        )
+        raise UnknownSettingError(msg)
+
+    def __delattr__(self, k: str) -> None:
+        if k.startswith("_") or k not in self.__dict__:
+            object.__delattr__(self, k)  # raises AttributeError for unknown keys
+            return
+        with _LOCK:
+            self._link(k, self.__dict__[k], None)
+            del self.__dict__[k]
+            for meta in (self._docs, self._cbs, self._sensitives, self._envs, self._choices, self._defaults):
+                meta.pop(k, None)
+        self._announce()
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._keys()})
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the feed and its timer belong to this process's views, not to the values
+        return {k: v for k, v in self.__dict__.items() if k not in ("_feed", "_timer")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.update(_feed=None, _timer=None)
+
+    # ------------------------------------------------------------------ seed API
+    def add(
+        self,
+        k: str,
+        v: Any,
+        docs: str = "",
+        cb: Callback | None = None,
+        sensitive: bool = False,
+        env: EnvSpec | None = None,
+        *,
+        choices: Sequence[Any] | None = None,
+    ) -> Settings:
+        """Adds (or redefines) a setting with its docs; returns self so calls chain.
+
+        Example:
+            >>> s = Settings().add("a", 3, "some docs")
+            >>> s.add("path", ["/default"], env=("PATH", lambda x: x.split(":"))).path != ["/default"]
+            True
+
+        Args:
+            k: the key (an identifier not starting with ``_``).
+            v: the default value. It is also what "reset to default" restores (after the
+                environment override, if any).
+            docs: one line shown in the repr and in the panel.
+            cb: ``cb(settings, newValue) -> None``, called after every later change of the value
+                (``s.k = ...`` or a panel edit), under the settings lock. If it raises, the old value
+                is put back and the exception propagates: callbacks can validate.
+            sensitive: if True the value shows as ``<redacted>`` in reprs and error messages, and
+                is never sent to a browser.
+            env: ``"VAR"`` or ``("VAR", transform)``. When the environment variable is set, its text
+                replaces ``v``: through ``transform(text)`` if given, else converted to the type of
+                ``v`` when that is bool (``1/true/yes/on`` or ``0/false/no/off``), int or float, else
+                used as text.
+            choices: the only values allowed; the panel shows a dropdown.
+
+        Raises:
+            SettingsEnvError: the environment variable's text could not be converted (the message
+                names the variable, its value, unless sensitive, and the key).
+            SettingsValueError: a bad key, or ``v`` is not one of ``choices``.
+        """
+        self._checkKey(k)
+        envName = None
+        if env is not None:
+            envName, transform = self._parseEnv(k, env)
+            text = os.environ.get(envName)
+            if text is not None:
+                try:
+                    v = transform(text) if transform is not None else _coerceText(text, v)
+                except Exception as e:
+                    head = f"Environment variable {envName}={{}} could not be converted for setting {self._label(k)!r}"
+                    if sensitive:  # the cause's message may quote the value: leave it out, unchained
+                        msg = f"{head.format(REDACTED)}: {type(e).__name__} (details hidden: sensitive setting)"
+                        raise SettingsEnvError(msg) from None
+                    msg = f"{head.format(repr(text))}: {type(e).__name__}: {e}"
+                    raise SettingsEnvError(msg) from e
+        if choices is not None:
+            choices = list(choices)
+            if not choices:
+                msg = f"choices for {self._label(k)} must not be empty."
+                raise SettingsValueError(msg)
+        with _LOCK:
+            self._choices[k] = choices
+            self._sensitives[k] = bool(sensitive)
+            try:
+                self._checkChoice(k, v)
+            except SettingsValueError:
+                self._choices.pop(k)
+                raise
+            self._write(k, v)
+            self._defaults[k] = v
+            self._docs[k] = docs
+            self._cbs[k] = cb
+            if envName is not None:
+                self._envs[k] = envName
+            else:
+                self._envs.pop(k, None)
+            if choices is None:
+                self._choices.pop(k, None)
+        self._announce()
         return self
+
+    def _parseEnv(self, k: str, env: Any) -> tuple[str, Callable[[str], Any] | None]:
+        if isinstance(env, str) and env:
+            return env, None
+        if isinstance(env, tuple) and len(env) == 2 and isinstance(env[0], str) and callable(env[1]):
+            return env[0], env[1]
+        msg = f'env for {self._label(k)} must be "VAR" or ("VAR", transform), got {env!r}.'
+        raise SettingsValueError(msg)
+
+    @contextlib.contextmanager
+    def context(self, **kwargs: Any) -> Iterator[Settings]:
+        """Temporarily changes settings; everything is restored on exit, even after an exception.
+
+        Applies to all sub-settings: a change made inside the block to any value of this Settings
+        or below (by code or a panel) is undone at the end. A sub-Settings key may be given a dict
+        to change some of its keys. Keys added inside the block are kept.
+
+        Entering sets the values with ``setattr`` (callbacks fire). **Restoring does not fire
+        callbacks**: it puts the old values back as they were, so a callback runs only for changes
+        someone asked for (k1lib re-fires every callback on exit; we do not). The restore is
+        announced on the feeds, so panels follow it.
+
+        Example:
+            >>> s = Settings(a=3, b="42", c=Settings(d=8))
+            >>> with s.context(a=4):
+            ...     s.c.d = 20
+            ...     (s.a, s.c.d)
+            (4, 20)
+            >>> (s.a, s.c.d)
+            (3, 8)
+
+        Raises:
+            UnknownSettingError: a key that this Settings (or the sub-Settings) does not have; the
+                message lists the valid keys. Nothing is changed in that case.
+        """
+        self._checkContextKeys(kwargs)
+        with _LOCK:
+            snapshot = self._snapshot()
+        try:
+            self._applyContext(kwargs)
+            yield self
+        finally:
+            with _LOCK:
+                changed = self._restore(snapshot)
+            if changed:
+                self._announce()
+
+    def _checkContextKeys(self, kwargs: dict[str, Any]) -> None:
+        keys = self._keys()
+        for k, v in kwargs.items():
+            if k not in self.__dict__ or k.startswith("_"):
+                msg = (
+                    f"Cannot change {self._label(k)!r} in a context: {self._label()} has no such setting. "
+                    f"Valid keys: {', '.join(keys) if keys else '(none)'}.{_closeHint(k, keys)}"
+                )
+                raise UnknownSettingError(msg)
+            sub = self.__dict__[k]
+            if isinstance(sub, Settings) and isinstance(v, dict):
+                sub._checkContextKeys(v)
+
+    def _applyContext(self, kwargs: dict[str, Any]) -> None:
+        for k, v in kwargs.items():
+            sub = self.__dict__[k]
+            if isinstance(sub, Settings) and isinstance(v, dict):
+                sub._applyContext(v)
+            else:
+                setattr(self, k, v)
+
+    def _snapshot(self) -> dict[str, tuple[Any, Any]]:
+        return {
+            k: (v, v._snapshot() if isinstance(v, Settings) else None)
+            for k, v in self.__dict__.items()
+            if not k.startswith("_")
+        }
+
+    def _restore(self, snapshot: dict[str, tuple[Any, Any]]) -> bool:
+        changed = False
+        for k, (old, sub) in snapshot.items():
+            if self.__dict__.get(k, _MISSING) is not old:
+                self._write(k, old)
+                changed = True
+            if sub is not None:
+                changed = old._restore(sub) or changed
+        return changed
+
+    # ------------------------------------------------------------------ change feed
+    @property
+    def feed(self) -> Feed:
+        """A throttled `live.Feed` that fires after any change to this Settings or below it.
+
+        Subscribers are called at most ``settings.live.hz`` times a second, and once more shortly
+        after the last change of a burst, so they always end on the current values.
+        """
+        feed = self._feed
+        if feed is None:
+            from k1widgets.live import Feed  # live imports this module: import it lazily
+
+            with _LOCK:
+                if self._feed is None:
+                    object.__setattr__(self, "_feed", Feed())
+                feed = self._feed
+        return feed
+
+    def _announce(self) -> None:
+        self._announceUp(set())
+
+    def _announceUp(self, seen: set[int]) -> None:
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        feed = self._feed
+        if feed is not None and feed.active:
+            feed.changed()
+            self._trailing(feed)
+        for parent, _ in list(self._parents):
+            parent._announceUp(seen)
+
+    def _trailing(self, feed: Feed) -> None:
+        """Makes sure the feed fires once more after a burst of changes (Feed only throttles)."""
+        with _LOCK:
+            if self._timer is not None:
+                return
+            timer = threading.Timer(feed.interval, self._fireTrailing, args=(feed,))
+            timer.daemon = True
+            object.__setattr__(self, "_timer", timer)
+        timer.start()
+
+    def _fireTrailing(self, feed: Feed) -> None:
+        with _LOCK:
+            object.__setattr__(self, "_timer", None)
+        feed.flush()
+
+    # ------------------------------------------------------------------ display
+    def _rows(self, indent: str) -> list[tuple[str, str, str]]:
+        cutoff = settings.__dict__.get("displayCutoff", 50)
+        simple = [(k, v) for k, v in self.__dict__.items() if not k.startswith("_") and not isinstance(v, Settings)]
+        subs = [(k, v) for k, v in self.__dict__.items() if not k.startswith("_") and isinstance(v, Settings)]
+        kSpace = max([1, *(len(k) for k, _ in simple + subs)])
+        rows = []
+        for k, v in simple:
+            text = REDACTED if self._sensitives.get(k) else _limitChars(_oneLine(str(v)), cutoff)
+            rows.append((f"{indent}- {k.ljust(kSpace)} = {text}", self._envCell(k), self._docs.get(k, "")))
+        for k, v in subs:
+            rows.append((f"{indent}- {k.ljust(kSpace)} = <Settings>", self._envCell(k), self._docs.get(k, "")))
+            rows.extend(v._rows(indent + "  "))
+        return rows
+
+    def _envCell(self, k: str) -> str:
+        return f"env: {self._envs[k]}" if k in self._envs else ""
+
+    def __repr__(self) -> str:
+        """The seed's aligned text: ``- key = value  env: VAR  docs``, sub-settings indented."""
+        rows = self._rows("")
+        if not rows:
+            return "Settings:"
+        w1 = max(len(r[0]) for r in rows)
+        w2 = max(len(r[1]) for r in rows)
+        lines = []
+        for a, b, c in rows:
+            line = f"{a.ljust(w1)} {b.ljust(w2)} {c}" if w2 else f"{a.ljust(w1)} {c}"
+            lines.append(line.rstrip())
+        return "Settings:\n" + "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A static HTML table (the fallback for exports and GitHub); sensitive values redacted."""
+        rows = []
+
+        def walk(s: Settings, depth: int) -> None:
+            for node in settingsTree(s):
+                pad = f"padding-left:{0.4 + 1.2 * depth:.1f}em"
+                env = f"<code>{html.escape(node['env'])}</code>" if node["env"] else ""
+                value = "" if node["kind"] == "settings" else html.escape(node["text"])
+                key = html.escape(node["key"])
+                key = f"<b>{key}</b>" if node["kind"] == "settings" else key
+                rows.append(
+                    f'<tr><td style="{pad};text-align:left">{key}</td>'
+                    f'<td style="text-align:left"><code>{value}</code></td>'
+                    f'<td style="text-align:left">{env}</td>'
+                    f'<td style="text-align:left">{html.escape(node["docs"])}</td></tr>'
+                )
+                if node["kind"] == "settings":
+                    walk(getattr(s, node["key"]), depth + 1)
+
+        walk(self, 0)
+        head = "<tr><th>key</th><th>value</th><th>env</th><th>docs</th></tr>"
+        return f'<table class="k1w-settings-static">{head}{"".join(rows)}</table>'
+
+    def widget(self) -> Any:
+        """The editable settings panel of this Settings (a `SettingsPanel` widget)."""
+        from k1widgets.widgets.settings import SettingsPanel
+
+        return SettingsPanel(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from k1widgets import display
+
+        return display.mimebundle(self, include, exclude)
+
+
+# ---------------------------------------------------------------------- plain data for views
+def _isNumber(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _kind(s: Settings, k: str, v: Any) -> str:
+    """Which editor a value gets: by the type of its default, if the current value still has it."""
+    if isinstance(v, Settings):
+        return "settings"
+    if s._choices.get(k) is not None:
+        return "choice"
+    d = s._defaults.get(k, v)
+    if isinstance(d, bool):
+        return "bool" if isinstance(v, bool) else "readonly"
+    if isinstance(d, int):
+        return "int" if isinstance(v, int) and not isinstance(v, bool) else "readonly"
+    if isinstance(d, float):
+        return "float" if _isNumber(v) else "readonly"
+    if isinstance(d, str):
+        return "str" if isinstance(v, str) else "readonly"
+    return "readonly"
+
+
+def _valueText(v: Any, cutoff: int | None = 200) -> str:
+    if isinstance(v, float):
+        return repr(v)
+    text = str(v)
+    return text if cutoff is None else _limitChars(text, cutoff)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:
+        return False
+
+
+def settingsTree(s: Settings, prefix: str = "") -> list[dict[str, Any]]:
+    """JSON-able description of every key of ``s`` (recursively), for views. Never holds a sensitive value.
+
+    Each node: ``key``, ``path`` (dotted, relative to ``s``), ``kind`` (``bool``, ``int``, ``float``,
+    ``str``, ``choice``, ``readonly`` or ``settings``), ``text`` (the value as text, ``<redacted>``
+    when sensitive), ``value`` (bools only), ``choices`` and ``choiceIndex`` (choices only), ``docs``,
+    ``env`` (variable name or None), ``sensitive``, ``isDefault``, ``defaultText`` and ``children``
+    (sub-settings only).
+    """
+    with _LOCK:  # a consistent picture even while another thread edits
+        return _tree(s, prefix)
+
+
+def _tree(s: Settings, prefix: str) -> list[dict[str, Any]]:
+    nodes = []
+    for k, v in list(s.__dict__.items()):
+        if k.startswith("_"):
+            continue
+        kind = _kind(s, k, v)
+        sensitive = bool(s._sensitives.get(k))
+        default = s._defaults.get(k, v)
+        node: dict[str, Any] = {
+            "key": k,
+            "path": f"{prefix}{k}",
+            "kind": kind,
+            "docs": s._docs.get(k, ""),
+            "env": s._envs.get(k),
+            "sensitive": sensitive,
+            "isDefault": True if kind == "settings" else _same(v, default),
+        }
+        if kind == "settings":
+            node["text"] = "<Settings>"
+            node["defaultText"] = ""
+            node["children"] = _tree(v, f"{prefix}{k}.")
+        elif sensitive:
+            node["text"] = REDACTED
+            node["defaultText"] = REDACTED
+        else:
+            cutoff = 200 if kind == "readonly" else None  # editable text must round-trip whole
+            node["text"] = _valueText(v, cutoff)
+            node["defaultText"] = _valueText(default, cutoff)
+            if kind == "bool":
+                node["value"] = bool(v)
+            if kind == "choice":
+                choices = s._choices[k]
+                node["choices"] = [_valueText(c, 80) for c in choices]
+                node["choiceIndex"] = next((i for i, c in enumerate(choices) if _same(c, v)), -1)
+        nodes.append(node)
+    return nodes
+
+
+def _resolve(root: Settings, path: str) -> tuple[Settings, str]:
+    parts = path.split(".") if isinstance(path, str) else []
+    if not parts or not all(parts):
+        msg = f"Not a setting path: {path!r}."
+        raise UnknownSettingError(msg)
+    node = root
+    for part in parts[:-1]:
+        nxt = node.__dict__.get(part) if not part.startswith("_") else None
+        if not isinstance(nxt, Settings):
+            keys = [k for k, v in node.__dict__.items() if isinstance(v, Settings) and not k.startswith("_")]
+            msg = (
+                f"No sub-settings {part!r} in {node._label()} (path {path!r}). "
+                f"Available: {', '.join(keys) or '(none)'}."
+            )
+            raise UnknownSettingError(msg)
+        node = nxt
+    key = parts[-1]
+    if key.startswith("_") or key not in node.__dict__:
+        keys = node._keys()
+        msg = (
+            f"{node._label()} has no setting {key!r}. Available: {', '.join(keys) or '(none)'}.{_closeHint(key, keys)}"
+        )
+        raise UnknownSettingError(msg)
+    return node, key
+
+
+def _parseEdit(s: Settings, k: str, raw: Any) -> Any:
+    v = s.__dict__[k]
+    kind = _kind(s, k, v)
+    label = s._label(k)
+    if kind == "choice":
+        choices = s._choices[k]
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < len(choices):
+            msg = f"{label}: choose one of the {len(choices)} options (got index {raw!r})."
+            raise SettingsValueError(msg)
+        return choices[raw]
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE - {""}:
+            return raw.strip().lower() in _TRUE
+        msg = f"{label} takes true or false, got {raw!r}."
+        raise SettingsValueError(msg)
+    if kind == "int":
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            msg = f"{label} takes a whole number, got {raw!r}."
+            raise SettingsValueError(msg) from None
+    if kind == "float":
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = float(raw)
+        else:
+            try:
+                value = float(str(raw).strip())
+            except ValueError:
+                msg = f"{label} takes a number, got {raw!r}."
+                raise SettingsValueError(msg) from None
+        if math.isnan(value):
+            msg = f"{label} takes a number, got NaN."
+            raise SettingsValueError(msg)
+        return value
+    if kind == "str":
+        if not isinstance(raw, str):
+            msg = f"{label} takes text, got {type(raw).__name__}."
+            raise SettingsValueError(msg)
+        return raw
+    msg = f"{label} is read-only in the panel (a {type(v).__name__}); set it from Python."
+    raise SettingsValueError(msg)
+
+
+def editSetting(root: Settings, path: str, raw: Any) -> Any:
+    """Applies an edit from a view: parses ``raw`` for the setting's type, then ``setattr`` (callbacks fire).
+
+    ``raw`` is what a browser sends: text for int, float and str settings, a bool for bool settings,
+    the option's index for settings with choices. Returns the new value.
+
+    Raises:
+        UnknownSettingError: no setting at ``path``.
+        SettingsValueError: ``raw`` does not parse for the setting's type, or it is read-only.
+        Exception: whatever the setting's callback raised (the value is then unchanged).
+    """
+    s, k = _resolve(root, path)
+    value = _parseEdit(s, k, raw)
+    setattr(s, k, value)
+    return value
+
+
+def resetSetting(root: Settings, path: str) -> Any:
+    """Sets the setting at ``path`` back to its default (``setattr``, so callbacks fire); returns it."""
+    s, k = _resolve(root, path)
+    if isinstance(s.__dict__[k], Settings):
+        msg = f"{s._label(k)} is a group of settings; reset its keys one by one."
+        raise SettingsValueError(msg)
+    value = s._defaults.get(k, s.__dict__[k])
+    setattr(s, k, value)
+    return value
+
+
+# ---------------------------------------------------------------------- the global settings
+def _atLeast(key: str, low: float, *, strict: bool = False) -> Callback:
+    """A callback that rejects values below ``low`` (or equal to it when ``strict``)."""
+
+    def check(s: Settings, v: Any) -> None:
+        if not _isNumber(v) or not (v > low if strict else v >= low):
+            msg = f"{s._label(key)} must be a number {'>' if strict else '>='} {low:g}, got {v!r}."
+            raise SettingsValueError(msg)
+
+    return check
 
 
 settings = Settings()
-settings.add("displayCutoff", 50, "cutoff length when displaying a Settings object")
+"""The settings of k1widgets itself. Every key here is read somewhere in the package."""
+settings.add("displayCutoff", 50, "cutoff length when displaying a Settings object", _atLeast("displayCutoff", 4))
 settings.add(
     "cancelRun_newLine",
     True,
     "whether to add a new line character at the end of the cancel run/epoch/batch message",
 )
-settings.add("live", Settings().add("hz", 10.0, "most updates per second each live view sends"), "live views")
+settings.add("live", Settings(), "live views: how often training updates reach the widgets")
+settings.live.add(
+    "hz",
+    10.0,
+    "most updates per second each live view sends (Learner feeds, plots, progress, this panel)",
+    _atLeast("hz", 0, strict=True),
+    env="K1W_LIVE_HZ",
+)
+settings.add("plot", Settings(), "plots")
+settings.plot.add(
+    "points",
+    2000,
+    "most points per line a plot sends to the browser (min-max decimated; full history stays in Python)",
+    _atLeast("points", 4),
+    env="K1W_PLOT_POINTS",
+)
