@@ -137,8 +137,9 @@ class Feed:
         self._hz = hz
         self._subs: list[Subscription] = []
         self._last = 0.0
-        self._pending = False
+        self._pending: object | None = None  # token of the scheduled trailing notification
         self._lock = threading.Lock()
+        self._timing = threading.Lock()
         self.sent = 0  # notifications delivered so far (for tests and diagnostics)
 
     @property
@@ -164,23 +165,43 @@ class Feed:
             self._subs = [s for s in self._subs if s is not sub]
 
     def changed(self) -> None:
-        """Marks the state as changed; notifies subscribers if the throttle interval has passed."""
+        """Marks the state as changed; notifies subscribers now, or once the throttle interval has passed.
+
+        A change inside the interval is never lost: a timer delivers it at the interval's end (the
+        trailing edge), unless a later notification or `flush` covers it first.
+        """
         if not self._subs:
             return
-        now = time.perf_counter()
-        if now - self._last >= self.interval:
-            self._last = now
-            self._notify()
-        else:
-            self._pending = True
+        with self._timing:
+            now = time.perf_counter()
+            wait = self.interval - (now - self._last)
+            if wait <= 0:
+                self._last, self._pending = now, None
+            elif self._pending is None:
+                # the token ties the timer to this change: a stale timer never fires for a later one
+                self._pending = token = object()
+                timer = threading.Timer(wait, self._trailing, args=(token,))
+                timer.daemon = True
+                timer.start()
+                return
+            else:
+                return
+        self._notify()
+
+    def _trailing(self, token: object) -> None:
+        with self._timing:
+            if self._pending is not token:
+                return  # a notification or a flush came first
+            self._last, self._pending = time.perf_counter(), None
+        self._notify()
 
     def flush(self) -> None:
         """Notifies subscribers now, whatever the throttle says (final states)."""
-        self._last = time.perf_counter()
+        with self._timing:
+            self._last, self._pending = time.perf_counter(), None
         self._notify()
 
     def _notify(self) -> None:
-        self._pending = False
         for sub in self._subs:  # the list is replaced, never mutated, so iterating is thread-safe
             sub.fn()
         if self._subs:

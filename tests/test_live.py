@@ -31,8 +31,10 @@ def test_feed_throttles_coalesces_and_flushes():
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < 0.5:
         feed.changed()
-    assert 4 <= len(calls) <= 7
-    assert all(b - a >= 0.099 for a, b in itertools.pairwise(calls))
+    time.sleep(0.2)  # the trailing edge delivers the last change
+    assert 5 <= len(calls) <= 8
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert min(gaps) >= 0.095, gaps
     n = len(calls)
     feed.flush()
     assert len(calls) == n + 1, "flush always notifies"
@@ -40,6 +42,18 @@ def test_feed_throttles_coalesces_and_flushes():
     feed.flush()
     feed.changed()
     assert len(calls) == n + 1, "a removed subscriber hears nothing more"
+
+
+def test_feed_never_loses_the_last_change():
+    feed = Feed(hz=5)
+    calls = []
+    feed.subscribe(lambda: calls.append(time.perf_counter()))
+    feed.changed()
+    t0 = time.perf_counter()
+    feed.changed()  # inside the 0.2 s interval: not now, but at its end
+    assert len(calls) == 1
+    time.sleep(0.35)
+    assert len(calls) == 2 and 0.15 <= calls[1] - t0 <= 0.3
 
 
 def test_feed_subscriptions_from_threads():
