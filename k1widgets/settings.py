@@ -125,7 +125,6 @@ class Settings:
         object.__setattr__(self, "_defaults", {})
         object.__setattr__(self, "_parents", [])  # [(parent Settings, key)]
         object.__setattr__(self, "_feed", None)
-        object.__setattr__(self, "_timer", None)
         for k, v in kwargs.items():
             setattr(self, k, v)
 
@@ -244,12 +243,12 @@ class Settings:
         return sorted({*super().__dir__(), *self._keys()})
 
     def __getstate__(self) -> dict[str, Any]:
-        # the feed and its timer belong to this process's views, not to the values
-        return {k: v for k, v in self.__dict__.items() if k not in ("_feed", "_timer")}
+        # the feed belongs to this process's views, not to the values
+        return {k: v for k, v in self.__dict__.items() if k != "_feed"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.update(_feed=None, _timer=None)
+        self.__dict__.update(_feed=None)
 
     # ------------------------------------------------------------------ seed API
     def add(
@@ -443,25 +442,9 @@ class Settings:
         seen.add(id(self))
         feed = self._feed
         if feed is not None and feed.active:
-            feed.changed()
-            self._trailing(feed)
+            feed.changed()  # throttled; the feed itself delivers the last change of a burst
         for parent, _ in list(self._parents):
             parent._announceUp(seen)
-
-    def _trailing(self, feed: Feed) -> None:
-        """Makes sure the feed fires once more after a burst of changes (Feed only throttles)."""
-        with _LOCK:
-            if self._timer is not None:
-                return
-            timer = threading.Timer(feed.interval, self._fireTrailing, args=(feed,))
-            timer.daemon = True
-            object.__setattr__(self, "_timer", timer)
-        timer.start()
-
-    def _fireTrailing(self, feed: Feed) -> None:
-        with _LOCK:
-            object.__setattr__(self, "_timer", None)
-        feed.flush()
 
     # ------------------------------------------------------------------ display
     def _rows(self, indent: str) -> list[tuple[str, str, str]]:
