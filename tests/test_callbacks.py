@@ -295,3 +295,11 @@ def test_loss_and_progress_are_the_defaults():
 
 def test_cuda_class_exists_for_gpu_machines():
     assert issubclass(Cuda, Callback)
+
+
+def test_loss_clear_forgets_and_keeps_recording(learner):
+    learner.run(1)
+    learner.Loss.clear()
+    assert len(learner.Loss.train) == 0 and len(learner.Loss.epoch.train) == 0
+    learner.run(1)
+    assert len(learner.Loss.train) == 8 and len(learner.Loss.epoch.valid) == 1

@@ -17,12 +17,34 @@ from k1widgets.live import Series
 
 __all__ = ["Loss"]
 
+_PLOT_REMINDER = (
+    "Reminder: the actual slice you put in is for the training plot. The valid loss's plot will update "
+    "automatically to be in the same time frame"
+)
+
 
 class _EpochLosses:
     """Average losses per epoch: ``.train`` and ``.valid`` (NaN for an epoch with no such batches)."""
 
     def __init__(self) -> None:
         self.train, self.valid = Series(), Series()
+
+    def plot(self, *, feed: Any = None) -> Any:
+        """A `SliceablePlot` of the per-epoch average losses: train and valid in one panel.
+
+        Args:
+            feed: a `Feed` (``l.feed``) that makes its widget view grow live; ``l.Loss.plot(epoch=True)``
+                passes the learner's.
+        """
+        from k1widgets.plot import Panel, SliceablePlot
+
+        panel = Panel(
+            {"train": lambda: self.train, "valid": lambda: self.valid},
+            title="Epoch losses",
+            xlabel="epoch",
+            ylabel="average loss",
+        )
+        return SliceablePlot([panel], feed=feed)
 
     def __repr__(self) -> str:
         return (
@@ -67,7 +89,10 @@ class Loss(Callback):
 
     def _flush(self) -> None:
         if self._pending:
-            values = torch.stack([t.float() for t in self._pending]).tolist()
+            try:
+                values = torch.stack(self._pending).float().tolist()
+            except RuntimeError:  # mixed dtypes or devices: rare, so convert one by one
+                values = [float(t) for t in self._pending]
             self._pending.clear()
             self._series.extend(values)
 
@@ -86,6 +111,32 @@ class Loss(Callback):
         """Flushes whatever is left (a cancelled or failed run)."""
         self._flush()
 
+    def plot(self, *, epoch: bool = False) -> Any:
+        """A `SliceablePlot` of the losses: a train panel and a valid panel, per batch.
+
+        Slicing it slices the train batches; the valid panel follows proportionally (same fractions
+        of the run). Displayed in Jupyter it is a live zoomable plot that grows while training runs.
+
+        Args:
+            epoch: plot the per-epoch averages (``cb.epoch``) instead, both in one panel.
+        """
+        from k1widgets.plot import Panel, SliceablePlot
+
+        feed = self.learner.feed if self.learner is not None else None
+        if epoch:  # read through self, so the plot survives cb.clear()
+            panel = Panel(
+                {"train": lambda: self.epoch.train, "valid": lambda: self.epoch.valid},
+                title="Epoch losses",
+                xlabel="epoch",
+                ylabel="average loss",
+            )
+            return SliceablePlot([panel], feed=feed)
+        panels = [
+            Panel({"train": lambda: self.train}, title="Train loss", xlabel="batch", ylabel="loss"),
+            Panel({"valid": lambda: self.valid}, title="Valid loss", xlabel="batch", ylabel="loss"),
+        ]
+        return SliceablePlot(panels, docs=_PLOT_REMINDER, feed=feed)
+
     @property
     def last(self) -> tuple[float, float]:
         """The latest recorded (train, valid) batch losses, NaN where none yet."""
@@ -95,7 +146,12 @@ class Loss(Callback):
 
     def clear(self) -> None:
         """Forgets every recorded loss."""
-        self.__init__(flushEvery=self.flushEvery)  # type: ignore[misc]
+        self._pending.clear()
+        self.train.clear()
+        self.valid.clear()
+        self.epoch.train.clear()
+        self.epoch.valid.clear()
+        self._epochStart = (0, 0)
 
     def _reprUse(self) -> str:
         return """- cb.train: for all training losses over all epochs and batches (#epochs * #batches)
