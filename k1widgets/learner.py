@@ -184,22 +184,34 @@ class Learner:
             raise TypeError(msg)
         parse(css)  # raises SelectorSyntaxError, with a caret under the problem, before anything changes
         self._css = css
-        self._selectorKey = None
-        self.feed.changed()
+        self._selector = self._selectorKey = None  # `l.css = l.css` forces a rebuild
+        if self._model is not None:
+            self.moduleSelector  # noqa: B018  (builds now, so rules that match nothing warn at once)
+        self.feed.flush()  # views showing l.css update now, not at the next batch
 
     @property
     def moduleSelector(self) -> Any:
-        """The `ModuleSelector` tree of ``l.model`` with the props ``l.css`` assigns (rebuilt on change)."""
+        """The `ModuleSelector` tree of ``l.model`` with the props ``l.css`` assigns.
+
+        Rebuilt when ``l.css`` or ``l.model`` changes, or when the model's structure changed in place
+        (modules added or removed). Callbacks read it at ``startRun``: an ``l.css`` change during a
+        run (from code or from the tree view's CSS box) shows here at once and reaches the hooks at
+        the next run start. Rules that match nothing raise one `SelectorWarning` each, once per tree.
+        """
         from k1widgets.selector import select
 
-        if self._model is None:
+        model = self._model
+        if model is None:
             msg = "l.moduleSelector needs a model: set l.model = ... first."
             raise LearnerNotReadyError(msg)
-        key = (id(self._model), self._css)
-        if self._selectorKey != key:
-            self._selector = select(self._model, self._css)
-            self._selectorKey = key
-        return self._selector
+        css = self._css
+        sel = self._selector
+        if sel is None or sel.nn is not model or sel.css != css or sel.stale:
+            sel = select(model, css, warn=False)
+            sel._attachLearner(self)  # lets its tree view write l.css back
+            self._selector, self._selectorKey = sel, (id(model), css)
+        sel._emitWarnings()  # once per tree, and never on a view's thread (quietWarnings)
+        return sel
 
     # ------------------------------------------------------------------ running
     def _missing(self) -> list[str]:

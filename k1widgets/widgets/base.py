@@ -46,7 +46,7 @@ class View(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._subs: list[Subscription] = []
-        self._pushLock = threading.Lock()
+        self._pushLock = threading.RLock()  # a trait set inside push may fire an observer that pushes again
         self._closed = False
 
     def follow(self, feed: Feed, refresh: Callable[[], None]) -> Subscription:
