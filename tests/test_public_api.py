@@ -10,12 +10,22 @@ PUBLIC = [
     "CancelBatchException",
     "CancelEpochException",
     "CancelRunException",
+    "Domain",
     "Learner",
+    "ModuleSelector",
+    "PlotView",
+    "ProgressView",
+    "Range",
     "RunHandle",
+    "SelectorSyntaxError",
     "Settings",
+    "SettingsPanel",
+    "SliceablePlot",
+    "TreeView",
     "__version__",
     "callbacks",
     "data",
+    "select",
     "settings",
 ]
 
@@ -24,6 +34,13 @@ def test_public_names_are_the_checked_in_list():
     assert sorted(k1widgets.__all__) == sorted(PUBLIC)
     for name in PUBLIC:
         assert getattr(k1widgets, name) is not None
+
+
+def test_unknown_names_raise_attribute_error():
+    import pytest
+
+    with pytest.raises(AttributeError, match="has no attribute 'Lerner'"):
+        k1widgets.Lerner  # noqa: B018
 
 
 def test_readme_import_style_works():
