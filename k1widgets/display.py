@@ -44,5 +44,22 @@ def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, 
 
 
 def showProgress(progressBar: Any) -> Any:
-    """Displays a live progress view for a run, if the front-end can show widgets; else returns None."""
-    return None
+    """Displays a live progress view of a run, in a widget-capable front-end; else returns None.
+
+    Called by `ProgressBar.startRun`. The view follows the learner's feed until the run ends, then
+    keeps showing the final state. Displayed from the thread that runs the loop: for a background
+    run the learner calls ``startRun`` while ``l.run(..., background=True)`` still waits in the
+    calling cell, so the view lands in that cell.
+
+    Returns:
+        The `k1widgets.widgets.progress.ProgressView` shown, or None outside a Jupyter kernel (scripts, terminals).
+    """
+    if not widgetFrontEnd():
+        return None
+    from IPython.display import display
+
+    from k1widgets.widgets.progress import ProgressView
+
+    view = ProgressView(progressBar, runOnly=True)
+    display(view)
+    return view

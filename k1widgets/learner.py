@@ -259,7 +259,7 @@ class Learner:
             self._running = False
         return self
 
-    def _run(self, epochs: int, batches: int | None) -> None:
+    def _run(self, epochs: int, batches: int | None, started: threading.Event | None = None) -> None:
         from k1widgets.callbacks.guards import BatchLimit
 
         cbs = self.cbs
@@ -273,6 +273,8 @@ class Learner:
             try:
                 try:
                     cbs("startRun")
+                    if started is not None:
+                        started.set()
                     for epoch in range(epochs):
                         self.epoch = epoch
                         self._runEpoch()
@@ -635,16 +637,21 @@ class RunHandle:
     def __init__(self, learner: Learner, epochs: int, batches: int | None) -> None:
         self.learner = learner
         self.error: BaseException | None = None
+        self._started = threading.Event()
         self._thread = threading.Thread(target=self._target, args=(epochs, batches), name="k1widgets-run", daemon=True)
         self._thread.start()
+        # Return once startRun is over: what callbacks display there (the progress view) goes to the
+        # calling cell, which is still running. Output sent after a cell has finished is dropped.
+        self._started.wait()
 
     def _target(self, epochs: int, batches: int | None) -> None:
         try:
-            self.learner._run(epochs, batches)
+            self.learner._run(epochs, batches, self._started)
         except BaseException as e:
             self.error = e
         finally:
             self.learner._running = False
+            self._started.set()
 
     @property
     def done(self) -> bool:

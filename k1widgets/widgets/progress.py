@@ -1,0 +1,113 @@
+"""ProgressView: the live progress widget of a run, with cancel and pause/resume buttons."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import traitlets
+
+from k1widgets.live import Subscription
+from k1widgets.widgets.base import View, staticAsset
+
+__all__ = ["ProgressView"]
+
+_FINAL = ("done", "cancelled", "error")
+_SCOPES = ("batch", "epoch", "run")
+
+
+def _jsonSafe(state: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities are not JSON: send them as null (the view shows "-")."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in state.items()}
+
+
+class ProgressView(View):
+    """How far a run is: overall bar, epoch, batch, times, throughput, last losses, status.
+
+    Buttons cancel the batch, the epoch or the run and pause/resume it; they only enqueue commands
+    (``learner.cancel(scope)``, ``learner.pause()``, ``learner.resume()``), which the loop applies at
+    the next batch boundary, so they are safe on any thread.
+
+    The view follows ``learner.feed`` (throttled to ``settings.live.hz``; flushed at every epoch end and
+    at the end of the run, so the final state is exact) and pushes the `ProgressBar`'s ``state()`` in
+    one message per update. Closing the view unsubscribes it.
+
+    Args:
+        progressBar: the `k1widgets.callbacks.ProgressBar` to show (attached to a learner).
+        runOnly: stop following once the run ends (the views that ``l.run()`` displays in a cell do
+            this, so old cells stop updating); False keeps following later runs too (``widget()``).
+
+    Example:
+        >>> view = l.ProgressBar.widget()     # a view to place in your own layout
+    """
+
+    _esm = staticAsset("progress.js")
+    _css = staticAsset("progress.css")
+    state = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, progressBar: Any, *, runOnly: bool = False) -> None:
+        super().__init__()
+        self.progressBar = progressBar
+        self.runOnly = runOnly
+        self._sub: Subscription | None = None
+        learner = progressBar.learner
+        if learner is None:
+            msg = (
+                "ProgressView needs a ProgressBar attached to a learner (l.ProgressBar), "
+                "got one with no learner: add it with l.cbs.append(ProgressBar())."
+            )
+            raise ValueError(msg)
+        self.learner = learner
+        self.on_msg(self._onMsg)
+        self.state = self._snapshot()
+        self._sub = self.follow(learner.feed, self.refresh)
+        self._keepBrowserRouting()
+
+    def _send(self, msg: Any, buffers: Any = None) -> None:
+        super()._send(msg, buffers)
+        self._keepBrowserRouting()
+
+    def _keepBrowserRouting(self) -> None:
+        """Lets button clicks reach Python during a blocking run (comms over subshells).
+
+        ipykernel >= 7.2 routes the browser's next message on a comm to the shell that last sent on
+        it, so that replies reach a subshell waiting for them. This view sends from the training loop,
+        which is the busy main shell during ``l.run()``; its clicks would then wait for the cell to
+        end. Nothing here waits for replies, so forget that routing and keep the subshell JupyterLab
+        chose for the comm (its callbacks are thread-safe).
+        """
+        comm = self.comm
+        if comm is not None:
+            comm.__dict__.pop("_reply_subshell_id", None)
+
+    def _snapshot(self) -> dict[str, Any]:
+        state = dict(self.progressBar.state())
+        state.setdefault("message", "")
+        return _jsonSafe(state)
+
+    def refresh(self) -> None:
+        """Pushes the current state to the browser (called by the feed, on the training thread)."""
+        state = self._snapshot()
+        self.push(state=state)
+        if self.runOnly and state["status"] in _FINAL and self._sub is not None:
+            self.unfollow()
+
+    def unfollow(self) -> None:
+        """Stops following the learner's feed (the view keeps showing its last state)."""
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            sub.remove()
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def _onMsg(self, widget: Any, content: Any, buffers: Any) -> None:
+        """Button messages from the browser: ``{"action": "cancel", "scope": "run"}``, pause, resume."""
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        if action == "cancel" and content.get("scope") in _SCOPES:
+            self.learner.cancel(content["scope"])
+        elif action == "pause":
+            self.learner.pause()
+        elif action == "resume":
+            self.learner.resume()

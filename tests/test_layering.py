@@ -1,0 +1,51 @@
+"""Core modules never import the widget libraries (ARCHITECTURE.md §1, STYLE.md §1)."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import k1widgets
+
+CORE = [
+    "k1widgets",
+    "k1widgets.learner",
+    "k1widgets.callbacks",
+    "k1widgets.data",
+    "k1widgets.live",
+    "k1widgets.settings",
+    "k1widgets.checkpoint",
+    "k1widgets.display",
+    "k1widgets.selector",
+]
+# every other module of the package too (plot, ranges, schedule, sweep...), except the views
+CORE += [
+    f"k1widgets.{m.name}"
+    for m in pkgutil.iter_modules(k1widgets.__path__)
+    if m.name not in ("widgets", "experimental") and f"k1widgets.{m.name}" not in CORE
+]
+WIDGET_LIBRARIES = ["ipywidgets", "anywidget", "bqplot"]
+
+PROBE = """
+import importlib, json, sys
+for name in {core!r}:
+    importlib.import_module(name)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {libs!r})))
+"""
+
+
+def importedWidgetLibraries(modules):
+    code = PROBE.format(core=modules, libs=WIDGET_LIBRARIES)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_core_modules_do_not_import_widget_libraries():
+    assert importedWidgetLibraries(CORE) == []
+
+
+def test_probe_sees_widget_libraries_when_they_are_imported():
+    # the probe itself works: importing a view does load them
+    assert "anywidget" in importedWidgetLibraries(["k1widgets.widgets.progress"])
