@@ -575,7 +575,7 @@ class Learner:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         names = ", ".join(cbs._byName) if cbs is not None else "(none)"
         msg = f"'Learner' has no attribute or callback {name!r} (callbacks: {names}).{hint}"
-        raise AttributeError(msg)
+        raise AttributeError(msg, name=name, obj=None)  # obj=None: our hint, not Python's as well
 
     def __dir__(self) -> list[str]:
         return [*super().__dir__(), *self._cbs._byName]

@@ -503,7 +503,7 @@ class SliceablePlot:
         msg = (
             f"SliceablePlot has no attribute {name!r}. Supported pass-through operations: {', '.join(_OPTIONS)}.{hint}"
         )
-        raise AttributeError(msg)
+        raise AttributeError(msg, name=name, obj=None)
 
     def panelOptions(self, i: int) -> dict[str, Any]:
         """Title, labels and the other options of panel ``i``, the chained options winning."""

@@ -745,7 +745,7 @@ class ModuleSelector:
         params = self.directParams
         if attr in params:
             return params[attr]
-        raise AttributeError(self._missing(attr))
+        raise AttributeError(self._missing(attr), name=attr, obj=None)  # obj=None: our hint only
 
     def __getitem__(self, key: str | int) -> Any:
         j = self._childIndex(str(key))

@@ -226,7 +226,7 @@ class Settings:
             f"{self._label()} has no setting {k!r}. "
             f"Available: {', '.join(keys) if keys else '(none)'}.{_closeHint(k, keys)}"
         )
-        raise UnknownSettingError(msg)
+        raise UnknownSettingError(msg, name=k, obj=None)  # obj=None: our hint, not Python's as well
 
     def __delattr__(self, k: str) -> None:
         if k.startswith("_") or k not in self.__dict__:

@@ -71,6 +71,26 @@ l.run(10);''',
     ("code", "l.Loss"),
     ("code", "l.Loss.epoch"),
     ("code", "l.cbs.timings"),
+    (
+        "md",
+        "## Plots\n\n`l.Loss.plot()` is a `SliceablePlot`: drag the slider under it to zoom both panels, "
+        "toggle the log scale, or slice it in code. The valid panel follows the train panel proportionally.",
+    ),
+    ("code", "l.Loss.plot()"),
+    ("code", "l.Loss.plot()[120:]"),
+    (
+        "md",
+        "## The module selector\n\n`l.css` chooses what the hooks watch. The tree view's CSS box and `l.css` are "
+        "one state: type in the box, or set `l.css` here and watch the box follow.",
+    ),
+    ("code", "l.moduleSelector"),
+    (
+        "code",
+        'l.css = """\n#bulk > Linear: a\n#bulk > #1: b\nSkipBlock Sequential: c\nSkipBlock LeakyReLU\n"""\n'
+        "print(l.moduleSelector)",
+    ),
+    ("md", "## Settings\n\nEvery setting of k1widgets, documented and editable:"),
+    ("code", "k1lib.settings"),
     ("md", "Inference on a batch, in eval mode, without training or printing:"),
     ("code", "l(torch.tensor([0.0, 1.0, 2.0]))"),
     (

@@ -402,3 +402,13 @@ def test_ctrl_c_cleans_up_and_the_learner_runs_again(learner):
     cb.detach()
     learner.run(1)
     assert learner.status == "done" and len(learner.Loss.epoch.train) == 1
+
+
+def test_tracebacks_show_one_suggestion_not_two(learner):
+    import traceback
+
+    for get in (lambda: learner.Los, lambda: learner.cbs.Los, lambda: k1lib.settings.displayCutof):
+        with pytest.raises(AttributeError) as info:
+            get()
+        shown = "".join(traceback.format_exception(info.value))
+        assert shown.count("Did you mean") == 1, shown

@@ -132,7 +132,7 @@ class Callback:
             known |= set(learner.__dict__)
         where = "its learner" if learner is not None else "a learner (none attached yet)"
         msg = f"{type(self).__name__!r} callback has no attribute {attr!r}, and neither has {where}."
-        raise AttributeError(msg + _closeHint(attr, known))
+        raise AttributeError(msg + _closeHint(attr, known), name=attr, obj=None)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -170,7 +170,7 @@ class Timings:
         if checkpoint in CHECKPOINTS:
             return self._t.get(checkpoint, 0.0)
         msg = f"Timings has no checkpoint {checkpoint!r}.{_closeHint(checkpoint, CHECKPOINTS)}"
-        raise AttributeError(msg)
+        raise AttributeError(msg, name=checkpoint, obj=None)  # obj=None: our hint, not Python's too
 
     @property
     def checkpoints(self) -> list[str]:
@@ -277,7 +277,7 @@ class Callbacks(WithShortcuts):
             return byName[name]
         names = ", ".join(cb.name for cb in self.__dict__.get("_cbs", ())) or "(none)"
         msg = f"'Callbacks' has no attribute or callback {name!r}. Callbacks: {names}.{_closeHint(name, byName)}"
-        raise AttributeError(msg)
+        raise AttributeError(msg, name=name, obj=None)
 
     def __dir__(self) -> list[str]:
         return [*super().__dir__(), *self._byName]

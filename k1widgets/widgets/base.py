@@ -48,6 +48,24 @@ class View(anywidget.AnyWidget):
         self._subs: list[Subscription] = []
         self._pushLock = threading.RLock()  # a trait set inside push may fire an observer that pushes again
         self._closed = False
+        self._keepBrowserRouting()
+
+    def _send(self, msg: Any, buffers: Any = None) -> None:
+        super()._send(msg, buffers)
+        self._keepBrowserRouting()
+
+    def _keepBrowserRouting(self) -> None:
+        """Lets the browser's messages reach Python during a blocking run (comms over subshells).
+
+        ipykernel >= 7.2 routes the browser's next message on a comm to the shell that last sent on
+        it, so that replies reach a subshell waiting for them. Views send from the training loop,
+        which is the busy main shell during ``l.run()``; clicks and edits would then wait for the
+        cell to end. Nothing here waits for replies, so forget that routing and keep the subshell
+        JupyterLab chose for the comm (view callbacks are thread-safe).
+        """
+        comm = self.comm
+        if comm is not None:
+            comm.__dict__.pop("_reply_subshell_id", None)
 
     def follow(self, feed: Feed, refresh: Callable[[], None]) -> Subscription:
         """Subscribes ``refresh`` to ``feed`` for as long as this view is open."""

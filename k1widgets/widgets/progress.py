@@ -61,24 +61,6 @@ class ProgressView(View):
         self.on_msg(self._onMsg)
         self.state = self._snapshot()
         self._sub = self.follow(learner.feed, self.refresh)
-        self._keepBrowserRouting()
-
-    def _send(self, msg: Any, buffers: Any = None) -> None:
-        super()._send(msg, buffers)
-        self._keepBrowserRouting()
-
-    def _keepBrowserRouting(self) -> None:
-        """Lets button clicks reach Python during a blocking run (comms over subshells).
-
-        ipykernel >= 7.2 routes the browser's next message on a comm to the shell that last sent on
-        it, so that replies reach a subshell waiting for them. This view sends from the training loop,
-        which is the busy main shell during ``l.run()``; its clicks would then wait for the cell to
-        end. Nothing here waits for replies, so forget that routing and keep the subshell JupyterLab
-        chose for the comm (its callbacks are thread-safe).
-        """
-        comm = self.comm
-        if comm is not None:
-            comm.__dict__.pop("_reply_subshell_id", None)
 
     def _snapshot(self) -> dict[str, Any]:
         state = dict(self.progressBar.state())
