@@ -337,36 +337,39 @@ class Learner:
         self.feed.flush()
 
     def _runBatch(self, item: Any, training: bool) -> None:
-        cbs = self.cbs
+        fire = self.cbs.fire
         try:
             if self._commands:
                 self._applyCommands()
-            self.xb, self.yb, *metab = item
-            self.metab = tuple(metab)
+            if len(item) == 2:
+                (self.xb, self.yb), self.metab = item, ()
+            else:
+                self.xb, self.yb, *metab = item
+                self.metab = tuple(metab)
             self.loss = None
-            cbs("startBatch")
-            cbs("startPass")
+            fire("startBatch")
+            fire("startPass")
             self.y = self._model(self.xb)  # type: ignore[misc]
-            cbs("endPass")
-            cbs("startLoss")
+            fire("endPass")
+            fire("startLoss")
             lossG = self.lossG = self._lossF(self.y, self.yb)
             self.loss = lossG.detach()
-            cbs("endLoss")
+            fire("endLoss")
             if training:
-                if not cbs("startBackward"):
+                if not fire("startBackward"):
                     lossG.backward()
-                if not cbs("startStep"):
+                if not fire("startStep"):
                     self._opt.step()  # type: ignore[union-attr]
-                if not cbs("startZeroGrad"):
+                if not fire("startZeroGrad"):
                     self._opt.zero_grad(set_to_none=True)  # type: ignore[union-attr]
         except CancelBatchException as e:
-            cbs("cancelBatch")
+            fire("cancelBatch")
             self._announce(e)
         except (CancelEpochException, CancelRunException):
-            cbs("cancelBatch")
-            cbs("endBatch")
+            fire("cancelBatch")
+            fire("endBatch")
             raise
-        cbs("endBatch")
+        fire("endBatch")
         self.feed.changed()
 
     def _announce(self, e: CancelException) -> None:

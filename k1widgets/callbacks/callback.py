@@ -312,23 +312,30 @@ class Callbacks(WithShortcuts):
         """Runs the checkpoints on every callback; True if any callback returned a truthy value."""
         result = False
         for checkpoint in checkpoints:
-            handlers = self._dispatch.get(checkpoint)
-            if handlers is None:
-                handlers = self._handlers(checkpoint)
-            if not handlers:
-                continue
-            t0 = time.perf_counter()
-            for cb, f in handlers:
-                try:
-                    if f():
-                        result = True
-                except CancelException:
-                    raise
-                except Exception as e:
-                    e.add_note(f"(raised in callback {cb.name!r} at checkpoint {checkpoint!r})")
-                    raise
-            t = self.timings._t
-            t[checkpoint] = t.get(checkpoint, 0.0) + time.perf_counter() - t0
+            if self.fire(checkpoint):
+                result = True
+        return result
+
+    def fire(self, checkpoint: str) -> bool:
+        """Runs one checkpoint (the learner's hot path: ``cbs("x")`` without the argument tuple)."""
+        handlers = self._dispatch.get(checkpoint)
+        if handlers is None:
+            handlers = self._handlers(checkpoint)
+        if not handlers:
+            return False
+        result = False
+        t0 = time.perf_counter()
+        for cb, f in handlers:
+            try:
+                if f():
+                    result = True
+            except CancelException:
+                raise
+            except Exception as e:
+                e.add_note(f"(raised in callback {cb.name!r} at checkpoint {checkpoint!r})")
+                raise
+        t = self.timings._t
+        t[checkpoint] = t.get(checkpoint, 0.0) + time.perf_counter() - t0
         return result
 
     # ------------------------------------------------------------------ suspension and contexts

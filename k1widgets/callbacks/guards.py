@@ -74,14 +74,14 @@ class CancelOnLowLoss(Callback):
 class CancelOnExplosion(Callback):
     """Ends the run when any parameter's magnitude exceeds ``limit`` or becomes NaN/inf, or the loss does.
 
-    Checks every ``every`` training batches with one fused reduction over all parameters and one
-    read from the device, instead of two syncs per parameter per batch.
+    Checks every ``every`` training batches (50 by default) with one fused reduction over all
+    parameters and one read from the device, instead of two syncs per parameter per batch.
     """
 
     order = 25
     suspendInEval = True
 
-    def __init__(self, limit: float = 1e6, *, every: int = 20) -> None:
+    def __init__(self, limit: float = 1e6, *, every: int = 50) -> None:
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             msg = f"CancelOnExplosion's `every` must be a whole number >= 1, got {every!r}."

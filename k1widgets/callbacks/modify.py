@@ -21,11 +21,11 @@ class DontTrainValid(Callback):
 
     def startBackward(self) -> bool:
         """Skips backward in eval mode."""
-        return not self.learner.model.training  # type: ignore[union-attr]
+        return not self.learner._model.training  # type: ignore[union-attr]
 
     def startStep(self) -> bool:
         """Skips the optimizer step in eval mode."""
-        return not self.learner.model.training  # type: ignore[union-attr]
+        return not self.learner._model.training  # type: ignore[union-attr]
 
 
 class DontTrain(Callback):

@@ -85,7 +85,7 @@ class WithShortcuts:
 
         return self.append(CancelOnLowLoss(loss, epochMode), name)
 
-    def withCancelOnExplosion(self, limit: float = 1e6, *, every: int = 20, name: str | None = None) -> Callbacks:
+    def withCancelOnExplosion(self, limit: float = 1e6, *, every: int = 50, name: str | None = None) -> Callbacks:
         """Adds `CancelOnExplosion(limit)`: ends the run when parameters blow up or turn NaN/inf."""
         from k1widgets.callbacks.guards import CancelOnExplosion
 
