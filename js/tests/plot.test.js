@@ -1,32 +1,7 @@
 // Unit tests of the plot control bar (js/plot.js) with fake anywidget and bqplot scale models in happy-dom.
 import { describe, expect, it, vi } from "vitest";
+import { fakeModel } from "./fakeModel.js";
 import widget, { dragWindow, followWindow, mapWindow } from "../plot.js";
-
-function fakeModel(state, managerModels = {}) {
-  const handlers = {};
-  const model = {
-    state,
-    handlers,
-    get: (k) => state[k],
-    set: (k, v) => {
-      const changes = typeof k === "object" ? k : { [k]: v };
-      for (const [key, value] of Object.entries(changes)) {
-        state[key] = value;
-        for (const f of handlers[`change:${key}`] || []) f();
-      }
-    },
-    on: (ev, f) => {
-      (handlers[ev] ||= []).push(f);
-    },
-    off: (ev, f) => {
-      handlers[ev] = (handlers[ev] || []).filter((g) => g !== f);
-    },
-    save_changes: vi.fn(),
-    send: vi.fn(),
-    widget_manager: { get_model: vi.fn(async (id) => managerModels[id]) },
-  };
-  return model;
-}
 
 async function setup(extra = {}) {
   const xs0 = fakeModel({ min: 0, max: 999 });

@@ -1,26 +1,7 @@
 // Unit tests of the progress view's render() with a fake anywidget model in happy-dom.
 import { describe, expect, it, vi } from "vitest";
+import { fakeModel } from "./fakeModel.js";
 import widget, { fmtTime } from "../progress.js";
-
-function fakeModel(state) {
-  const handlers = {};
-  return {
-    handlers,
-    get: (k) => state[k],
-    set: (k, v) => {
-      state[k] = v;
-      for (const f of handlers[`change:${k}`] || []) f();
-    },
-    on: (ev, f) => {
-      (handlers[ev] ||= []).push(f);
-    },
-    off: (ev, f) => {
-      handlers[ev] = (handlers[ev] || []).filter((g) => g !== f);
-    },
-    save_changes: vi.fn(),
-    send: vi.fn(),
-  };
-}
 
 const running = {
   progress: 0.25,

@@ -1,27 +1,7 @@
 // The settings panel's render(): editors per type, messages sent on edits, errors, filter, cleanup.
 import { describe, expect, it, vi } from "vitest";
+import { fakeModel } from "./fakeModel.js";
 import view from "../settings.js";
-
-function fakeModel(state) {
-  const handlers = {};
-  return {
-    get: (k) => state[k],
-    set: (k, v) => {
-      state[k] = v;
-      for (const f of handlers[`change:${k}`] || []) f();
-    },
-    on: (ev, f) => {
-      if (!handlers[ev]) handlers[ev] = [];
-      handlers[ev].push(f);
-    },
-    off: (ev, f) => {
-      handlers[ev] = (handlers[ev] || []).filter((g) => g !== f);
-    },
-    save_changes: vi.fn(),
-    send: vi.fn(),
-    handlers,
-  };
-}
 
 const leaf = (path, kind, text, extra = {}) => ({
   key: path.split(".").pop(),
