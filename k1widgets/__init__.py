@@ -11,9 +11,10 @@ import importlib
 from typing import Any
 
 from k1widgets import callbacks, data
+from k1widgets.background import RunHandle
 from k1widgets.callbacks import Callback, Callbacks
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelRunException
-from k1widgets.learner import Learner, RunHandle
+from k1widgets.learner import Learner
 from k1widgets.plot import SliceablePlot
 from k1widgets.ranges import Domain, Range
 from k1widgets.selector import ModuleSelector, SelectorSyntaxError, select
