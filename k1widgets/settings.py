@@ -12,18 +12,29 @@ trains on another thread.
 
 Every change, from Python or from a panel, is announced on ``s.feed`` (a throttled `live.Feed`) of
 the Settings that changed and of every Settings above it; the settings panel follows that feed.
+
+The rooms beside this one: `settingsvalues` (the errors, value checks, environment variables),
+`settingstext` (redaction, the repr and the HTML table) and `settingsform` (the plain data a panel
+reads, and its edits). Their public names are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
-import html
-import math
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+from k1widgets.settingstext import REDACTED, _alignedText, _closeHint, _htmlTable, _limitChars, _oneLine
+from k1widgets.settingsvalues import (
+    SettingsEnvError,
+    SettingsValueError,
+    UnknownSettingError,
+    _atLeast,
+    _choiceMessage,
+    _envValue,
+    _same,
+)
 
 if TYPE_CHECKING:
     from k1widgets.live import Feed
@@ -39,61 +50,13 @@ __all__ = [
     "settingsTree",
 ]
 
-REDACTED = "<redacted>"
 _MISSING: Any = object()
 # One lock for every Settings: a write and its callback happen together, whichever thread (the
 # kernel, a comm subshell, a background run) makes it. Re-entrant so callbacks may set settings.
 _LOCK = threading.RLock()
-_TRUE = {"1", "true", "yes", "on", "y", "t"}
-_FALSE = {"0", "false", "no", "off", "n", "f", ""}
 
 Callback = Callable[["Settings", Any], None]
 EnvSpec = str | tuple[str, Callable[[str], Any]]
-
-
-class UnknownSettingError(AttributeError):
-    """A key that a Settings does not have (attribute access, `Settings.context`, a panel path)."""
-
-
-class SettingsValueError(ValueError):
-    """A value that a setting does not accept (not one of its choices, not a number, read-only...)."""
-
-
-class SettingsEnvError(ValueError):
-    """An environment variable whose text could not be turned into the setting's value."""
-
-
-def _limitChars(s: str, n: int) -> str:
-    """``s`` cut to at most ``n`` characters, ending in ``...`` when cut (k1lib's ``limitChars``)."""
-    if len(s) <= n:
-        return s
-    return s[: max(n - 3, 0)] + "..."
-
-
-def _oneLine(s: str) -> str:
-    return s.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-
-
-def _closeHint(name: str, valid: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def _coerceText(text: str, default: Any) -> Any:
-    """Environment text -> a value of the default's type (bool, int, float); other types keep the text."""
-    if isinstance(default, bool):
-        low = text.strip().lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        msg = f"expected a boolean (one of {', '.join(sorted(_TRUE | _FALSE - {''}))})"
-        raise ValueError(msg)
-    if isinstance(default, int):
-        return int(text.strip())
-    if isinstance(default, float):
-        return float(text.strip())
-    return text
 
 
 class Settings:
@@ -163,16 +126,8 @@ class Settings:
 
     def _checkChoice(self, k: str, v: Any) -> None:
         choices = self._choices.get(k)
-        if choices is None or any(_same(v, c) for c in choices):
-            return
-        texts = [repr(c) for c in choices]
-        if self._sensitives.get(k):
-            msg = f"{self._label(k)} must be one of its {len(texts)} choices; got {REDACTED}."
-        else:
-            close = difflib.get_close_matches(repr(v), texts, n=1)
-            hint = f" Did you mean {close[0]}?" if close else ""
-            msg = f"{self._label(k)} must be one of {', '.join(texts)}; got {v!r}.{hint}"
-        raise SettingsValueError(msg)
+        if choices is not None and not any(_same(v, c) for c in choices):
+            raise SettingsValueError(_choiceMessage(self._label(k), choices, v, bool(self._sensitives.get(k))))
 
     def _link(self, k: str, old: Any, new: Any) -> None:
         if isinstance(old, Settings) and old is not new:
@@ -293,18 +248,7 @@ class Settings:
         self._checkKey(k)
         envName = None
         if env is not None:
-            envName, transform = self._parseEnv(k, env)
-            text = os.environ.get(envName)
-            if text is not None:
-                try:
-                    v = transform(text) if transform is not None else _coerceText(text, v)
-                except Exception as e:
-                    head = f"Environment variable {envName}={{}} could not be converted for setting {self._label(k)!r}"
-                    if sensitive:  # the cause's message may quote the value: leave it out, unchained
-                        msg = f"{head.format(REDACTED)}: {type(e).__name__} (details hidden: sensitive setting)"
-                        raise SettingsEnvError(msg) from None
-                    msg = f"{head.format(repr(text))}: {type(e).__name__}: {e}"
-                    raise SettingsEnvError(msg) from e
+            envName, v = _envValue(self._label(k), env, v, sensitive)
         if choices is not None:
             choices = list(choices)
             if not choices:
@@ -330,14 +274,6 @@ class Settings:
                 self._choices.pop(k, None)
         self._announce()
         return self
-
-    def _parseEnv(self, k: str, env: Any) -> tuple[str, Callable[[str], Any] | None]:
-        if isinstance(env, str) and env:
-            return env, None
-        if isinstance(env, tuple) and len(env) == 2 and isinstance(env[0], str) and callable(env[1]):
-            return env[0], env[1]
-        msg = f'env for {self._label(k)} must be "VAR" or ("VAR", transform), got {env!r}.'
-        raise SettingsValueError(msg)
 
     @contextlib.contextmanager
     def context(self, **kwargs: Any) -> Iterator[Settings]:
@@ -466,40 +402,11 @@ class Settings:
 
     def __repr__(self) -> str:
         """The seed's aligned text: ``- key = value  env: VAR  docs``, sub-settings indented."""
-        rows = self._rows("")
-        if not rows:
-            return "Settings:"
-        w1 = max(len(r[0]) for r in rows)
-        w2 = max(len(r[1]) for r in rows)
-        lines = []
-        for a, b, c in rows:
-            line = f"{a.ljust(w1)} {b.ljust(w2)} {c}" if w2 else f"{a.ljust(w1)} {c}"
-            lines.append(line.rstrip())
-        return "Settings:\n" + "\n".join(lines)
+        return _alignedText(self._rows(""))
 
     def _repr_html_(self) -> str:
         """A static HTML table (the fallback for exports and GitHub); sensitive values redacted."""
-        rows = []
-
-        def walk(s: Settings, depth: int) -> None:
-            for node in settingsTree(s):
-                pad = f"padding-left:{0.4 + 1.2 * depth:.1f}em"
-                env = f"<code>{html.escape(node['env'])}</code>" if node["env"] else ""
-                value = "" if node["kind"] == "settings" else html.escape(node["text"])
-                key = html.escape(node["key"])
-                key = f"<b>{key}</b>" if node["kind"] == "settings" else key
-                rows.append(
-                    f'<tr><td style="{pad};text-align:left">{key}</td>'
-                    f'<td style="text-align:left"><code>{value}</code></td>'
-                    f'<td style="text-align:left">{env}</td>'
-                    f'<td style="text-align:left">{html.escape(node["docs"])}</td></tr>'
-                )
-                if node["kind"] == "settings":
-                    walk(getattr(s, node["key"]), depth + 1)
-
-        walk(self, 0)
-        head = "<tr><th>key</th><th>value</th><th>env</th><th>docs</th></tr>"
-        return f'<table class="k1w-settings-static">{head}{"".join(rows)}</table>'
+        return _htmlTable(settingsTree(self))
 
     def widget(self) -> Any:
         """The editable settings panel of this Settings (a `SettingsPanel` widget)."""
@@ -513,209 +420,10 @@ class Settings:
         return display.mimebundle(self, include, exclude)
 
 
-# ---------------------------------------------------------------------- plain data for views
-def _isNumber(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _kind(s: Settings, k: str, v: Any) -> str:
-    """Which editor a value gets: by the type of its default, if the current value still has it."""
-    if isinstance(v, Settings):
-        return "settings"
-    if s._choices.get(k) is not None:
-        return "choice"
-    d = s._defaults.get(k, v)
-    if isinstance(d, bool):
-        return "bool" if isinstance(v, bool) else "readonly"
-    if isinstance(d, int):
-        return "int" if isinstance(v, int) and not isinstance(v, bool) else "readonly"
-    if isinstance(d, float):
-        return "float" if _isNumber(v) else "readonly"
-    if isinstance(d, str):
-        return "str" if isinstance(v, str) else "readonly"
-    return "readonly"
-
-
-def _valueText(v: Any, cutoff: int | None = 200) -> str:
-    if isinstance(v, float):
-        return repr(v)
-    text = str(v)
-    return text if cutoff is None else _limitChars(text, cutoff)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except Exception:
-        return False
-
-
-def settingsTree(s: Settings, prefix: str = "") -> list[dict[str, Any]]:
-    """JSON-able description of every key of ``s`` (recursively), for views. Never holds a sensitive value.
-
-    Each node: ``key``, ``path`` (dotted, relative to ``s``), ``kind`` (``bool``, ``int``, ``float``,
-    ``str``, ``choice``, ``readonly`` or ``settings``), ``text`` (the value as text, ``<redacted>``
-    when sensitive), ``value`` (bools only), ``choices`` and ``choiceIndex`` (choices only), ``docs``,
-    ``env`` (variable name or None), ``sensitive``, ``isDefault``, ``defaultText`` and ``children``
-    (sub-settings only).
-    """
-    with _LOCK:  # a consistent picture even while another thread edits
-        return _tree(s, prefix)
-
-
-def _tree(s: Settings, prefix: str) -> list[dict[str, Any]]:
-    nodes = []
-    for k, v in list(s.__dict__.items()):
-        if k.startswith("_"):
-            continue
-        kind = _kind(s, k, v)
-        sensitive = bool(s._sensitives.get(k))
-        default = s._defaults.get(k, v)
-        node: dict[str, Any] = {
-            "key": k,
-            "path": f"{prefix}{k}",
-            "kind": kind,
-            "docs": s._docs.get(k, ""),
-            "env": s._envs.get(k),
-            "sensitive": sensitive,
-            "isDefault": True if kind == "settings" else _same(v, default),
-        }
-        if kind == "settings":
-            node["text"] = "<Settings>"
-            node["defaultText"] = ""
-            node["children"] = _tree(v, f"{prefix}{k}.")
-        elif sensitive:
-            node["text"] = REDACTED
-            node["defaultText"] = REDACTED
-        else:
-            cutoff = 200 if kind == "readonly" else None  # editable text must round-trip whole
-            node["text"] = _valueText(v, cutoff)
-            node["defaultText"] = _valueText(default, cutoff)
-            if kind == "bool":
-                node["value"] = bool(v)
-            if kind == "choice":
-                choices = s._choices[k]
-                node["choices"] = [_valueText(c, 80) for c in choices]
-                node["choiceIndex"] = next((i for i, c in enumerate(choices) if _same(c, v)), -1)
-        nodes.append(node)
-    return nodes
-
-
-def _resolve(root: Settings, path: str) -> tuple[Settings, str]:
-    parts = path.split(".") if isinstance(path, str) else []
-    if not parts or not all(parts):
-        msg = f"Not a setting path: {path!r}."
-        raise UnknownSettingError(msg)
-    node = root
-    for part in parts[:-1]:
-        nxt = node.__dict__.get(part) if not part.startswith("_") else None
-        if not isinstance(nxt, Settings):
-            keys = [k for k, v in node.__dict__.items() if isinstance(v, Settings) and not k.startswith("_")]
-            msg = (
-                f"No sub-settings {part!r} in {node._label()} (path {path!r}). "
-                f"Available: {', '.join(keys) or '(none)'}."
-            )
-            raise UnknownSettingError(msg)
-        node = nxt
-    key = parts[-1]
-    if key.startswith("_") or key not in node.__dict__:
-        keys = node._keys()
-        msg = (
-            f"{node._label()} has no setting {key!r}. Available: {', '.join(keys) or '(none)'}.{_closeHint(key, keys)}"
-        )
-        raise UnknownSettingError(msg)
-    return node, key
-
-
-def _parseEdit(s: Settings, k: str, raw: Any) -> Any:
-    v = s.__dict__[k]
-    kind = _kind(s, k, v)
-    label = s._label(k)
-    if kind == "choice":
-        choices = s._choices[k]
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < len(choices):
-            msg = f"{label}: choose one of the {len(choices)} options (got index {raw!r})."
-            raise SettingsValueError(msg)
-        return choices[raw]
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE - {""}:
-            return raw.strip().lower() in _TRUE
-        msg = f"{label} takes true or false, got {raw!r}."
-        raise SettingsValueError(msg)
-    if kind == "int":
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        try:
-            return int(str(raw).strip())
-        except ValueError:
-            msg = f"{label} takes a whole number, got {raw!r}."
-            raise SettingsValueError(msg) from None
-    if kind == "float":
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            value = float(raw)
-        else:
-            try:
-                value = float(str(raw).strip())
-            except ValueError:
-                msg = f"{label} takes a number, got {raw!r}."
-                raise SettingsValueError(msg) from None
-        if math.isnan(value):
-            msg = f"{label} takes a number, got NaN."
-            raise SettingsValueError(msg)
-        return value
-    if kind == "str":
-        if not isinstance(raw, str):
-            msg = f"{label} takes text, got {type(raw).__name__}."
-            raise SettingsValueError(msg)
-        return raw
-    msg = f"{label} is read-only in the panel (a {type(v).__name__}); set it from Python."
-    raise SettingsValueError(msg)
-
-
-def editSetting(root: Settings, path: str, raw: Any) -> Any:
-    """Applies an edit from a view: parses ``raw`` for the setting's type, then ``setattr`` (callbacks fire).
-
-    ``raw`` is what a browser sends: text for int, float and str settings, a bool for bool settings,
-    the option's index for settings with choices. Returns the new value.
-
-    Raises:
-        UnknownSettingError: no setting at ``path``.
-        SettingsValueError: ``raw`` does not parse for the setting's type, or it is read-only.
-        Exception: whatever the setting's callback raised (the value is then unchanged).
-    """
-    s, k = _resolve(root, path)
-    value = _parseEdit(s, k, raw)
-    setattr(s, k, value)
-    return value
-
-
-def resetSetting(root: Settings, path: str) -> Any:
-    """Sets the setting at ``path`` back to its default (``setattr``, so callbacks fire); returns it."""
-    s, k = _resolve(root, path)
-    if isinstance(s.__dict__[k], Settings):
-        msg = f"{s._label(k)} is a group of settings; reset its keys one by one."
-        raise SettingsValueError(msg)
-    value = s._defaults.get(k, s.__dict__[k])
-    setattr(s, k, value)
-    return value
-
+# the panel's data and edits need the class above: imported once it exists (re-exported in __all__)
+from k1widgets.settingsform import editSetting, resetSetting, settingsTree  # noqa: E402
 
 # ---------------------------------------------------------------------- the global settings
-def _atLeast(key: str, low: float, *, strict: bool = False) -> Callback:
-    """A callback that rejects values below ``low`` (or equal to it when ``strict``)."""
-
-    def check(s: Settings, v: Any) -> None:
-        if not _isNumber(v) or not (v > low if strict else v >= low):
-            msg = f"{s._label(key)} must be a number {'>' if strict else '>='} {low:g}, got {v!r}."
-            raise SettingsValueError(msg)
-
-    return check
-
-
 settings = Settings()
 """The settings of k1widgets itself. Every key here is read somewhere in the package."""
 settings.add("displayCutoff", 50, "cutoff length when displaying a Settings object", _atLeast("displayCutoff", 4))
