@@ -17,16 +17,9 @@ from typing import Any
 
 import traitlets
 
-from k1widgets.selector import (
-    ModuleSelector,
-    SelectorSyntaxError,
-    nodeDetails,
-    parse,
-    propsState,
-    quietWarnings,
-    select,
-    treeState,
-)
+from k1widgets.css import SelectorSyntaxError, parse
+from k1widgets.selector import ModuleSelector, quietWarnings, select
+from k1widgets.selectorstate import nodeDetails, propsState, treeState
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["TreeView"]
