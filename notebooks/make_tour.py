@@ -14,7 +14,8 @@ CELLS = [
     ),
     (
         "code",
-        "import torch\nfrom torch import nn, optim\nfrom functools import partial\nimport k1widgets as k1lib",
+        "import torch\nfrom torch import nn, optim\nfrom functools import partial\nimport k1widgets as k1lib\n\n"
+        "torch.manual_seed(0)  # the same tour every time",
     ),
     (
         "code",
