@@ -318,3 +318,14 @@ def cell(pg: Any, idx: int) -> Any:
 def output(pg: Any, idx: int) -> Any:
     """The locator of cell ``idx``'s output area."""
     return cell(pg, idx).locator(".jp-OutputArea")
+
+
+def runPython(pg: Any, code: str, marker: str, timeout: int = 60_000) -> str:
+    """Runs ``code`` in a new cell once the kernel is idle; returns its output once ``marker`` shows."""
+    from playwright.sync_api import expect
+
+    wait_kernel_idle(pg)
+    idx = append_and_run(pg, code)
+    out = output(pg, idx)
+    expect(out).to_contain_text(marker, timeout=timeout)
+    return out.inner_text()

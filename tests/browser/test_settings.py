@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import append_and_run, lab_command, output, wait_kernel_idle
+from .conftest import append_and_run, lab_command, output, runPython, wait_kernel_idle
 
 pytestmark = pytest.mark.browser
 
@@ -39,14 +39,6 @@ def _editor(panel, path):
     return _row(panel, path).locator(".k1w-settings-editor")
 
 
-def _python(pg, code: str, marker: str) -> str:
-    wait_kernel_idle(pg)
-    idx = append_and_run(pg, code)
-    out = output(pg, idx)
-    expect(out).to_contain_text(marker, timeout=T)
-    return out.inner_text()
-
-
 def test_settings_panel_edits_errors_context_and_secrets(page, artifacts):
     pg = page
     lab_command(pg, "notebook:run-all-cells")
@@ -67,7 +59,7 @@ def test_settings_panel_edits_errors_context_and_secrets(page, artifacts):
     _editor(panel, "displayCutoff").press("Enter")
     _editor(panel, "demo.optimizer").select_option("sgd")
     expect(_row(panel, "displayCutoff").locator(".k1w-settings-reset")).to_be_enabled(timeout=T)
-    text = _python(
+    text = runPython(
         pg,
         "d = settings.demo\nprint('VALUES', d.epochs, d.verbose, settings.displayCutoff, d.optimizer, calls)",
         "VALUES",
@@ -87,7 +79,7 @@ def test_settings_panel_edits_errors_context_and_secrets(page, artifacts):
     expect(_row(panel, "live.hz").locator(".k1w-settings-error")).to_contain_text("must be a number > 0")
     panel.scroll_into_view_if_needed()
     panel.screenshot(path=str(artifacts / "panel_errors.png"))
-    text = _python(pg, "print('AFTER', settings.displayCutoff, settings.live.hz)", "AFTER")
+    text = runPython(pg, "print('AFTER', settings.displayCutoff, settings.live.hz)", "AFTER")
     assert "AFTER 80 10.0" in text, text
 
     # Python changes inside context(): the panel follows while the cell runs, then reverts
@@ -104,7 +96,7 @@ def test_settings_panel_edits_errors_context_and_secrets(page, artifacts):
     expect(output(pg, idx)).to_contain_text("CTX_DONE", timeout=T)
     expect(_editor(panel, "live.hz")).to_have_value("10.0", timeout=T)
     expect(_editor(panel, "demo.epochs")).to_have_value("7")
-    text = _python(pg, "print('RESTORED', settings.live.hz, settings.demo.epochs, calls)", "RESTORED")
+    text = runPython(pg, "print('RESTORED', settings.live.hz, settings.demo.epochs, calls)", "RESTORED")
     assert "RESTORED 10.0 7 [7, True, 42]" in text, text  # no callback on restore
 
     # the filter, and the secret that never reached the page
@@ -116,7 +108,7 @@ def test_settings_panel_edits_errors_context_and_secrets(page, artifacts):
     search.fill("")
     assert SECRET not in pg.content()
     assert SECRET not in panel.inner_html()
-    text = _python(pg, "print('TOKEN_OK', settings.demo.token == os.environ['DEMO_TOKEN'])", "TOKEN_OK")
+    text = runPython(pg, "print('TOKEN_OK', settings.demo.token == os.environ['DEMO_TOKEN'])", "TOKEN_OK")
     assert "TOKEN_OK True" in text
     expect(_row(panel, "demo.token").locator("input")).to_have_attribute("placeholder", "<redacted>")
     panel.scroll_into_view_if_needed()

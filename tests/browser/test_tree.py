@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import append_and_run, lab_command, output, wait_kernel_idle
+from .conftest import lab_command, runPython, wait_kernel_idle
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +43,6 @@ NOTEBOOK_CELLS = [SETUP]
 T = 60_000  # ms
 
 
-def _python(pg, code: str, marker: str) -> str:
-    wait_kernel_idle(pg)
-    idx = append_and_run(pg, code)
-    out = output(pg, idx)
-    expect(out).to_contain_text(marker, timeout=T)
-    return out.inner_text()
-
-
 def test_tree_view_css_box_live_selection_errors_and_python_sync(page, artifacts):
     pg = page
     lab_command(pg, "notebook:run-all-cells")
@@ -71,7 +63,7 @@ def test_tree_view_css_box_live_selection_errors_and_python_sync(page, artifacts
     expect(view.locator(".row.selected .tag").first).to_have_text("all")
     view.scroll_into_view_if_needed()
     view.screenshot(path=str(artifacts / "tree_skipblock_leakyrelu.png"))
-    text = _python(pg, "print('CSS', repr(l.css), len(list(l.moduleSelector.modules('all'))))", "CSS")
+    text = runPython(pg, "print('CSS', repr(l.css), len(list(l.moduleSelector.modules('all'))))", "CSS")
     assert "CSS 'SkipBlock LeakyReLU' 9" in text, text
 
     # a broken selector: the error and its caret show, l.css keeps the last good one
@@ -84,7 +76,7 @@ def test_tree_view_css_box_live_selection_errors_and_python_sync(page, artifacts
     assert lines[1:3] == ["  SkipBlock >", "             ^"], lines
     expect(box).to_have_class("css-input invalid")
     view.screenshot(path=str(artifacts / "tree_parse_error.png"))
-    text = _python(pg, "print('STILL', repr(l.css))", "STILL")
+    text = runPython(pg, "print('STILL', repr(l.css))", "STILL")
     assert "STILL 'SkipBlock LeakyReLU'" in text, text
 
     # a typo warns inline with the closest class
@@ -93,7 +85,7 @@ def test_tree_view_css_box_live_selection_errors_and_python_sync(page, artifacts
     expect(error).to_be_hidden()
 
     # Python sets l.css: the box and the tree follow
-    _python(pg, "l.css = '#bulk > Linear: HookModule'\nprint('SET')", "SET")
+    runPython(pg, "l.css = '#bulk > Linear: HookModule'\nprint('SET')", "SET")
     expect(box).to_have_value("#bulk > Linear: HookModule", timeout=T)
     expect(view.locator(".row.selected")).to_have_count(2, timeout=T)
     expect(view.locator(".row.selected .tag").first).to_have_text("HookModule")
