@@ -36,6 +36,11 @@ class CancelException(Exception):
         """The message the exception was raised with."""
         return str(self.args[0]) if self.args else ""
 
+    @property
+    def announcement(self) -> str:
+        """The line the learner prints and views show: ``"<Scope> cancelled: <message>."``."""
+        return f"{self.scope} cancelled: {self.message}."
+
 
 class CancelRunException(CancelException):
     """Ends the whole run after the batch- and epoch-level clean-up."""

@@ -268,6 +268,7 @@ class Learner:
         self._commands.drain()  # stale commands from an earlier run do not apply
         self._paused = False
         self.status = "running"
+        endRunReached = False
         with cbs.context():
             if batches is not None:
                 cbs.append(BatchLimit(batches, silent=True), "_batchLimit")
@@ -283,10 +284,12 @@ class Learner:
                     self.status = "cancelled"
                     cbs("cancelRun")
                     self._announce(e)
+                endRunReached = True
                 cbs("endRun")
             except BaseException as e:
                 self.status = "error" if not isinstance(e, KeyboardInterrupt) else "cancelled"
-                self._cleanUpAfter(e)
+                if not endRunReached:  # an endRun that raised itself is not run twice
+                    self._cleanUpAfter(e)
                 raise
             finally:
                 if self.status == "running":
@@ -377,7 +380,7 @@ class Learner:
         if e.silent:
             return
         end = "\n" if settings.cancelRun_newLine else ""
-        sys.stdout.write(f"{e.scope} cancelled: {e.message}.{end}")
+        sys.stdout.write(e.announcement + end)
 
     # ------------------------------------------------------------------ controls (thread-safe)
     def cancel(self, scope: str = "run", message: str = "cancelled by the user") -> None:

@@ -412,3 +412,17 @@ def test_tracebacks_show_one_suggestion_not_two(learner):
             get()
         shown = "".join(traceback.format_exception(info.value))
         assert shown.count("Did you mean") == 1, shown
+
+
+def test_an_end_run_that_raises_is_not_run_twice(learner):
+    calls = []
+
+    def bad(cb):
+        calls.append("endRun")
+        raise ValueError("endRun broke")
+
+    learner.cbs.append(Callback().withCheckpoint("endRun", bad), "Bad")
+    with pytest.raises(ValueError, match="endRun broke"):
+        learner.run(1)
+    assert calls == ["endRun"]
+    assert learner.status == "error"

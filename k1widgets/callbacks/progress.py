@@ -37,7 +37,12 @@ class ProgressBar(Callback):
         self.hz = hz
         self.stream = stream
         self.view: Any = None
-        self._t0 = self._lastWrite = 0.0
+        self._resetRun()
+        self._t0 = 0.0  # no run yet: state() reports 0 s elapsed
+
+    def _resetRun(self) -> None:
+        self._t0 = time.perf_counter()
+        self._lastWrite = 0.0
         self._done = 0
         self._cancelled = self._ended = False
         self.elapsed = 0.0
@@ -48,13 +53,7 @@ class ProgressBar(Callback):
         """Starts the clock and shows the view."""
         from k1widgets import display
 
-        self._t0 = time.perf_counter()
-        self._lastWrite = 0.0
-        self._done = 0
-        self._cancelled = False
-        self._ended = False
-        self.elapsed = 0.0
-        self.message = ""
+        self._resetRun()
         self.learner.progress = 0.0
         self.view = display.showProgress(self)
 
@@ -75,7 +74,7 @@ class ProgressBar(Callback):
         self._cancelled = True
         e = sys.exc_info()[1]  # the learner dispatches cancelRun while handling the exception
         if isinstance(e, CancelException):
-            self.message = f"{e.scope} cancelled: {e.message}."
+            self.message = e.announcement
         if self.view is None:
             self._write(self.line() + "  ", end="")
 
