@@ -18,9 +18,9 @@ import time
 import ipywidgets
 import numpy as np
 
-from k1widgets.decimate import LineData, decimateWindow, minmaxIndices
 from k1widgets.live import Feed, Series
 from k1widgets.plot import SliceablePlot
+from k1widgets.plot.decimate import LineData, decimateWindow, minmaxIndices
 
 N = 1_000_000
 REPEATS = 200

@@ -16,7 +16,7 @@ from k1widgets.callbacks import Callback, Callbacks
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelRunException
 from k1widgets.learner import Learner
 from k1widgets.plot import SliceablePlot
-from k1widgets.ranges import Domain, Range
+from k1widgets.plot.ranges import Domain, Range
 from k1widgets.selector import ModuleSelector, SelectorSyntaxError, select
 from k1widgets.settings import Settings, settings
 

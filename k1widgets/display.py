@@ -1,22 +1,58 @@
-"""The one bridge from core objects to widget views.
+"""The view registry: the one table from a core type to its widget view, and the display bundle.
 
-Core objects call these functions; they import `k1widgets.widgets` lazily, and only when a
-widget-capable front-end is attached, so core never imports ipywidgets, anywidget or bqplot.
+Core objects never name a widget module. They call `view(obj)` (behind ``obj.widget()``) and
+`mimebundle(obj)` (behind ``obj._repr_mimebundle_``); both find the view class in `VIEWS`, a table
+of dotted paths, and import it only then, so core never imports ipywidgets, anywidget or bqplot.
+Adding a view for a new core type touches `k1widgets.widgets` and this table, nothing in core.
 
 Convention for a core object ``obj`` with a view:
 
-- ``obj.widget()`` builds and returns its view (importing from `k1widgets.widgets` inside the method);
-- ``obj._repr_mimebundle_(include=None, exclude=None)`` returns ``mimebundle(obj)``: the widget view in
-  a widget-capable front-end, plus the static fallback (``text/plain`` always, ``text/html`` when the
-  object has ``_repr_html_``) for terminals, nbconvert and GitHub.
+- ``obj.widget()`` returns ``display.view(obj)``;
+- ``obj._repr_mimebundle_(include=None, exclude=None)`` returns ``display.mimebundle(obj)``: the widget
+  view in a widget-capable front-end, plus the static fallback (``text/plain`` always, ``text/html``
+  when the object has ``_repr_html_``) for terminals, nbconvert and GitHub.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
-__all__ = ["mimebundle", "showProgress", "widgetFrontEnd"]
+__all__ = ["VIEWS", "mimebundle", "show", "view", "viewClass", "widgetFrontEnd"]
+
+VIEWS: dict[str, str] = {
+    # core type (module.QualName)                 view class (module:Name)
+    "k1widgets.plot.sliceable.SliceablePlot": "k1widgets.widgets.plot:PlotView",
+    "k1widgets.callbacks.progress.ProgressBar": "k1widgets.widgets.progress:ProgressView",
+    "k1widgets.settings.core.Settings": "k1widgets.widgets.settings:SettingsPanel",
+    "k1widgets.selector.tree.ModuleSelector": "k1widgets.widgets.tree:TreeView",
+}
+"""Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
+
+
+def viewClass(obj: Any) -> Any:
+    """The view class registered for ``obj``'s type (or a base type); None when it has none."""
+    for t in type(obj).__mro__:
+        path = VIEWS.get(f"{t.__module__}.{t.__qualname__}")
+        if path is not None:
+            module, name = path.split(":")
+            return getattr(importlib.import_module(module), name)
+    return None
+
+
+def view(obj: Any, **kwargs: Any) -> Any:
+    """A new view of ``obj`` (``obj.widget()``); ``kwargs`` go to the view's constructor.
+
+    Raises:
+        TypeError: no view is registered for ``obj``'s type (the message lists the types that have one).
+    """
+    cls = viewClass(obj)
+    if cls is None:
+        names = ", ".join(sorted(p.rsplit(".", 1)[1] for p in VIEWS))
+        msg = f"No widget view is registered for {type(obj).__name__}. Types with a view: {names}."
+        raise TypeError(msg)
+    return cls(obj, **kwargs)
 
 
 def widgetFrontEnd() -> bool:
@@ -34,32 +70,26 @@ def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, 
     html = getattr(obj, "_repr_html_", None)
     if html is not None:
         data["text/html"] = html()
-    if widgetFrontEnd() and hasattr(obj, "widget"):
-        view = obj.widget()
-        bundle = view._repr_mimebundle_(include=include, exclude=exclude)
+    if widgetFrontEnd() and viewClass(obj) is not None:
+        bundle = obj.widget()._repr_mimebundle_(include=include, exclude=exclude)
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         data.update({k: v for k, v in bundle.items() if k != "text/plain"})
     return data
 
 
-def showProgress(progressBar: Any) -> Any:
-    """Displays a live progress view of a run, in a widget-capable front-end; else returns None.
+def show(obj: Any, **kwargs: Any) -> Any:
+    """Displays a new view of ``obj`` in a widget-capable front-end and returns it; else returns None.
 
-    Called by `ProgressBar.startRun`. The view follows the learner's feed until the run ends, then
-    keeps showing the final state. Displayed from the thread that runs the loop: for a background
-    run the learner calls ``startRun`` while ``l.run(..., background=True)`` still waits in the
-    calling cell, so the view lands in that cell.
-
-    Returns:
-        The `k1widgets.widgets.progress.ProgressView` shown, or None outside a Jupyter kernel (scripts, terminals).
+    `ProgressBar.startRun` uses it: the view follows the learner's feed until the run ends, then keeps
+    showing the final state. Displayed from the thread that runs the loop: for a background run the
+    learner calls ``startRun`` while ``l.run(..., background=True)`` still waits in the calling cell,
+    so the view lands in that cell.
     """
     if not widgetFrontEnd():
         return None
     from IPython.display import display
 
-    from k1widgets.widgets.progress import ProgressView
-
-    view = ProgressView(progressBar, runOnly=True)
-    display(view)
-    return view
+    v = view(obj, **kwargs)
+    display(v)
+    return v

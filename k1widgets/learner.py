@@ -22,8 +22,8 @@ from torch import nn
 from k1widgets.background import RunHandle
 from k1widgets.callbacks.callback import Callbacks
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelException, CancelRunException
-from k1widgets.checkpoint import atomicWrite
 from k1widgets.live import CommandQueue, Feed
+from k1widgets.persist.atomic import atomicWrite
 from k1widgets.settings import settings
 
 __all__ = ["Learner", "LearnerLoadError", "LearnerNotReadyError", "RunHandle"]

@@ -17,9 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from k1widgets.settings import settings
+__all__ = ["CommandQueue", "Feed", "Series", "Subscription", "useDefaultRate"]
 
-__all__ = ["CommandQueue", "Feed", "Series", "Subscription"]
+_defaultRate: list[Callable[[], float]] = [lambda: 10.0]
+
+
+def useDefaultRate(fn: Callable[[], float]) -> None:
+    """Sets where feeds created without ``hz`` read their rate (`k1widgets.settings` registers ``settings.live.hz``)."""
+    _defaultRate[0] = fn
 
 
 class Series:
@@ -130,7 +135,7 @@ class Feed:
     producers do at the end of every epoch and run so that views always end on the exact state.
 
     Args:
-        hz: most notifications per second; None follows ``settings.live.hz``.
+        hz: most notifications per second; None follows ``settings.live.hz`` (see `useDefaultRate`).
     """
 
     def __init__(self, hz: float | None = None) -> None:
@@ -145,7 +150,7 @@ class Feed:
     @property
     def interval(self) -> float:
         """Seconds between two notifications."""
-        hz = self._hz if self._hz is not None else settings.live.hz
+        hz = self._hz if self._hz is not None else _defaultRate[0]()
         return 1.0 / hz if hz and hz > 0 else 0.0
 
     @property

@@ -16,7 +16,7 @@ CORE = [
     "k1widgets.data",
     "k1widgets.live",
     "k1widgets.settings",
-    "k1widgets.checkpoint",
+    "k1widgets.persist.atomic",
     "k1widgets.display",
     "k1widgets.selector",
 ]

@@ -193,7 +193,7 @@ def test_svg_handles_empty_nan_and_constant():
 
 def test_core_does_not_import_widgets():
     code = (
-        "import sys, numpy as np; from k1widgets.plot import SliceablePlot; from k1widgets.ranges import Range; "
+        "import sys, numpy as np; from k1widgets.plot import SliceablePlot; from k1widgets.plot.ranges import Range; "
         "SliceablePlot({'a': np.arange(5.0)})[1:].svg(); "
         "bad = [m for m in ('ipywidgets', 'anywidget', 'bqplot') if m in sys.modules]; print(bad)"
     )

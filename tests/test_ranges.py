@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from k1widgets.ranges import Domain, Range
+from k1widgets.plot.ranges import Domain, Range
 
 inf = math.inf
 

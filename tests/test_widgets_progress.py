@@ -163,7 +163,7 @@ def test_unknown_messages_are_ignored():
 
 def test_display_shows_nothing_outside_a_kernel():
     l = makeLearner()
-    assert display.showProgress(l.ProgressBar) is None
+    assert display.show(l.ProgressBar, runOnly=True) is None
     bundle = l.ProgressBar._repr_mimebundle_()
     assert set(bundle) == {"text/plain"} and "ProgressBar" in bundle["text/plain"]
 

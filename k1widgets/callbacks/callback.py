@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from k1widgets.callbacks.shortcuts import WithShortcuts
+from k1widgets.callbacks import shortcuts
 from k1widgets.cancel import CancelException
 
 if TYPE_CHECKING:
@@ -76,6 +76,10 @@ class Callback:
 
     order = 10
     suspendInEval = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        shortcuts.register(cls)  # bundled classes get their ``cbs.withX`` shortcut
 
     def __init__(self) -> None:
         self.learner: Learner | None = None
@@ -197,7 +201,7 @@ def _fmtSeconds(s: float) -> str:
     return f"{s * 1e6:.1f} us"
 
 
-class Callbacks(WithShortcuts):
+class Callbacks:
     """An ordered collection of callbacks, dispatching checkpoints to them.
 
     ``cbs("startBatch")`` calls ``startBatch()`` on every non-suspended callback that has it, in
@@ -269,18 +273,23 @@ class Callbacks(WithShortcuts):
             msg = f"Unknown callback {key!r}. Available: {names}.{_closeHint(key, self._byName)}"
             raise UnknownCallbackError(msg) from None
 
-    def __getattr__(self, name: str) -> Callback:
+    def __getattr__(self, name: str) -> Any:
+        # callbacks by name (``cbs.Loss``), then the ``withX`` shortcuts of bundled callbacks
         if name.startswith("_"):
             raise AttributeError(name)
         byName = self.__dict__.get("_byName", {})
         if name in byName:
             return byName[name]
+        withX = shortcuts.shortcut(self, name)
+        if withX is not None:
+            return withX
         names = ", ".join(cb.name for cb in self.__dict__.get("_cbs", ())) or "(none)"
-        msg = f"'Callbacks' has no attribute or callback {name!r}. Callbacks: {names}.{_closeHint(name, byName)}"
+        hint = _closeHint(name, [*byName, *shortcuts.shortcutNames()])
+        msg = f"'Callbacks' has no attribute or callback {name!r}. Callbacks: {names}.{hint}"
         raise AttributeError(msg, name=name, obj=None)
 
     def __dir__(self) -> list[str]:
-        return [*super().__dir__(), *self._byName]
+        return [*super().__dir__(), *self._byName, *shortcuts.shortcutNames()]
 
     def __contains__(self, name: object) -> bool:
         return name in self._byName

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from k1widgets import display
 from k1widgets.callbacks.callback import Callback
 from k1widgets.cancel import CancelException
 
@@ -51,11 +52,9 @@ class ProgressBar(Callback):
     # ------------------------------------------------------------------ checkpoints
     def startRun(self) -> None:
         """Starts the clock and shows the view."""
-        from k1widgets import display
-
         self._resetRun()
         self.learner.progress = 0.0
-        self.view = display.showProgress(self)
+        self.view = display.show(self, runOnly=True)
 
     def startBatch(self) -> None:
         """Updates ``l.progress``; writes the text line when it is due."""
@@ -136,13 +135,9 @@ class ProgressBar(Callback):
     # ------------------------------------------------------------------ widget
     def widget(self) -> Any:
         """A live `ProgressView` of this bar's learner that keeps following later runs too."""
-        from k1widgets.widgets.progress import ProgressView
-
-        return ProgressView(self)
+        return display.view(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from k1widgets import display
-
         return display.mimebundle(self, include, exclude)
 
     def __getstate__(self) -> dict[str, Any]:

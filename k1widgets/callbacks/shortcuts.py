@@ -1,110 +1,51 @@
-"""``cbs.withX(...)``: one shortcut per bundled callback, as the seeds spell them.
+"""``cbs.withX(...)``: a shortcut for every bundled callback class, found in a registry.
 
-Each shortcut builds the callback, appends it, and returns the `Callbacks` so calls chain:
-``l.cbs.withModifyBatch(f).withDType(torch.float32)``. The callback classes are imported inside the
-methods because they subclass `Callback`, which lives beside `Callbacks`.
+Every `Callback` subclass defined inside k1widgets joins `REGISTRY` when its class statement runs
+(`Callback.__init_subclass__`), so `Callbacks` never imports the callback modules: ``cbs.withLoss()``
+looks ``Loss`` up, builds it with the arguments given, appends it and returns the `Callbacks`, so calls
+chain: ``l.cbs.withModifyBatch(f).withDType(torch.float32)``. A ``name=`` keyword names the callback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import torch
-
     from k1widgets.callbacks.callback import Callback, Callbacks
 
-__all__ = ["WithShortcuts"]
+__all__ = ["REGISTRY", "register", "shortcut", "shortcutNames"]
+
+REGISTRY: dict[str, type[Callback]] = {}
+"""Bundled callback classes by class name (the first definition of a name wins)."""
 
 
-class WithShortcuts:
-    """Mixin of `Callbacks` holding the ``withX`` shortcuts."""
+def register(cls: type[Callback]) -> None:
+    """Adds a bundled callback class to the registry (called by `Callback.__init_subclass__`)."""
+    if cls.__module__.startswith("k1widgets.") and not cls.__name__.startswith("_"):
+        REGISTRY.setdefault(cls.__name__, cls)
 
-    def append(self, cb: Callback, name: str | None = None) -> Callbacks:
-        """Adds a callback (implemented by `Callbacks`)."""
-        raise NotImplementedError
 
-    def withProgressBar(self, *, name: str | None = None) -> Callbacks:
-        """Adds a `ProgressBar`."""
-        from k1widgets.callbacks.progress import ProgressBar
+def shortcutNames() -> list[str]:
+    """``withX`` for every registered class, sorted."""
+    return sorted(f"with{name}" for name in REGISTRY)
 
-        return self.append(ProgressBar(), name)
 
-    def withDontTrainValid(self, *, name: str | None = None) -> Callbacks:
-        """Adds `DontTrainValid`."""
-        from k1widgets.callbacks.modify import DontTrainValid
+def shortcut(cbs: Callbacks, attr: str) -> Any:
+    """The bound ``cbs.withX`` for ``attr == "withX"``, or None when no bundled class X exists."""
+    if not attr.startswith("with"):
+        return None
+    cls = REGISTRY.get(attr[4:])
+    if cls is None:
+        return None
 
-        return self.append(DontTrainValid(), name)
+    def withX(*args: Any, name: str | None = None, **kwargs: Any) -> Callbacks:
+        return cbs.append(cls(*args, **kwargs), name)
 
-    def withDontTrain(self, *, name: str | None = None) -> Callbacks:
-        """Adds `DontTrain` (no backward pass, no optimizer step at all)."""
-        from k1widgets.callbacks.modify import DontTrain
-
-        return self.append(DontTrain(), name)
-
-    def withModifyBatch(self, f: Callable[[Any, Any], tuple[Any, Any]], *, name: str | None = None) -> Callbacks:
-        """Adds `ModifyBatch(f)`: ``xb, yb = f(xb, yb)`` before every batch."""
-        from k1widgets.callbacks.modify import ModifyBatch
-
-        return self.append(ModifyBatch(f), name)
-
-    def withDType(self, dtype: torch.dtype, *, name: str | None = None) -> Callbacks:
-        """Adds `DType(dtype)`: the model and every batch converted to ``dtype``."""
-        from k1widgets.callbacks.modify import DType
-
-        return self.append(DType(dtype), name)
-
-    def withCuda(self, device: str = "cuda", *, name: str | None = None) -> Callbacks:
-        """Adds `Cuda`: the model and every batch moved to a CUDA device."""
-        from k1widgets.callbacks.modify import Cuda
-
-        return self.append(Cuda(device), name)
-
-    def withCpu(self, *, name: str | None = None) -> Callbacks:
-        """Adds `Cpu`: the model and every batch moved to the CPU."""
-        from k1widgets.callbacks.modify import Cpu
-
-        return self.append(Cpu(), name)
-
-    def withLoss(self, *, name: str | None = None) -> Callbacks:
-        """Adds a `Loss` recorder."""
-        from k1widgets.callbacks.loss import Loss
-
-        return self.append(Loss(), name)
-
-    def withRecorder(self, *, name: str | None = None) -> Callbacks:
-        """Adds a `Recorder`."""
-        from k1widgets.callbacks.recorder import Recorder
-
-        return self.append(Recorder(), name)
-
-    def withCancelOnLowLoss(self, loss: float, epochMode: bool = False, *, name: str | None = None) -> Callbacks:
-        """Adds `CancelOnLowLoss(loss, epochMode)`: ends the run once the validation loss is below ``loss``."""
-        from k1widgets.callbacks.guards import CancelOnLowLoss
-
-        return self.append(CancelOnLowLoss(loss, epochMode), name)
-
-    def withCancelOnExplosion(self, limit: float = 1e6, *, every: int = 50, name: str | None = None) -> Callbacks:
-        """Adds `CancelOnExplosion(limit)`: ends the run when parameters blow up or turn NaN/inf."""
-        from k1widgets.callbacks.guards import CancelOnExplosion
-
-        return self.append(CancelOnExplosion(limit, every=every), name)
-
-    def withBatchLimit(self, limit: int, *, name: str | None = None) -> Callbacks:
-        """Adds `BatchLimit(limit)`: every epoch stops after ``limit`` batches."""
-        from k1widgets.callbacks.guards import BatchLimit
-
-        return self.append(BatchLimit(limit), name)
-
-    def withEpochLimit(self, limit: int, *, name: str | None = None) -> Callbacks:
-        """Adds `EpochLimit(limit)`: the run stops after ``limit`` epochs."""
-        from k1widgets.callbacks.guards import EpochLimit
-
-        return self.append(EpochLimit(limit), name)
-
-    def withTimeLimit(self, seconds: float = 30, *, name: str | None = None) -> Callbacks:
-        """Adds `TimeLimit(seconds)`: the run stops after ``seconds``."""
-        from k1widgets.callbacks.guards import TimeLimit
-
-        return self.append(TimeLimit(seconds), name)
+    withX.__name__ = withX.__qualname__ = attr
+    first = (inspect.getdoc(cls) or "").split("\n", 1)[0]
+    withX.__doc__ = f"Adds a `{cls.__name__}` built with these arguments; returns the Callbacks.\n\n{first}"
+    params = [p for p in inspect.signature(cls).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params.append(inspect.Parameter("name", inspect.Parameter.KEYWORD_ONLY, default=None))
+    withX.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    return withX

@@ -28,10 +28,10 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from k1widgets.decimate import LeafIndex, LineData, decimateWindow, pointBudget
 from k1widgets.live import Feed, Subscription
 from k1widgets.plot import SliceablePlot
-from k1widgets.svg import COLORS, logTicks
+from k1widgets.plot.decimate import LeafIndex, LineData, decimateWindow, pointBudget
+from k1widgets.plot.svg import COLORS, logTicks
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["PlotView", "RangeControl", "followWindow", "mapWindow"]

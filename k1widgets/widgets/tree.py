@@ -17,9 +17,9 @@ from typing import Any
 
 import traitlets
 
-from k1widgets.css import SelectorSyntaxError, parse
 from k1widgets.selector import ModuleSelector, quietWarnings, select
-from k1widgets.selectorstate import nodeDetails, propsState, treeState
+from k1widgets.selector.css import SelectorSyntaxError, parse
+from k1widgets.selector.state import nodeDetails, propsState, treeState
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["TreeView"]

@@ -13,10 +13,10 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from k1widgets.settingstext import REDACTED
+from k1widgets.settings.text import REDACTED
 
 if TYPE_CHECKING:
-    from k1widgets.settings import Callback, Settings
+    from k1widgets.settings.core import Callback, Settings
 
 __all__ = ["SettingsEnvError", "SettingsValueError", "UnknownSettingError"]
 

@@ -4,7 +4,7 @@
 positions); `LeafIndex` is an incremental per-leaf min-max index of an append-only line, so a growing
 million-point line re-decimates in O(new points + leaves); `decimateWindow` decimates the visible
 window of a line plus a coarse context for the rest. `pointBudget` reads the per-line budget from the
-settings. No drawing here: `k1widgets.widgets.plot` and `k1widgets.svg` draw what this returns.
+settings. No drawing here: `k1widgets.widgets.plot` and `k1widgets.plot.svg` draw what this returns.
 """
 
 from __future__ import annotations
@@ -15,18 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from k1widgets.settings import settings
+
 __all__ = ["LeafIndex", "LineData", "decimateWindow", "minmaxIndices", "pointBudget"]
 
 
 def pointBudget() -> int:
-    """Most points a view sends per line: ``settings.plot.points`` when that setting exists, else 2000."""
-    from k1widgets.settings import settings
-
-    n = getattr(getattr(settings, "plot", None), "points", 2000)
-    try:
-        return max(4, int(n))
-    except (TypeError, ValueError):
-        return 2000
+    """Most points a view sends per line: ``settings.plot.points`` (its rules keep it an int ≥ 4)."""
+    return max(4, int(settings.plot.points))
 
 
 # ---------------------------------------------------------------------- decimation

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from k1widgets.css import DEFAULT_PROP, Rule
+from k1widgets.selector.css import DEFAULT_PROP, Rule
 
 __all__: list[str] = []  # internal to k1widgets.selector and its views
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from k1widgets.selector import ModuleSelector
+    from k1widgets.selector.tree import ModuleSelector
 
 __all__ = ["nodeDetails", "propsState", "ruleFor", "treeState"]
 

@@ -10,10 +10,9 @@ its widget view grows as the feed fires. Slicing returns a new plot::
     p[::10]          # every 10th point
     p[120:].yscale("log").title("loss")   # options chain and apply to every panel
 
-Drawing lives in `k1widgets.widgets.plot` (live bqplot figures) and `k1widgets.svg` (the static SVG
+Drawing lives in `k1widgets.widgets.plot` (live bqplot figures) and `k1widgets.plot.svg` (the static SVG
 snapshot, `SliceablePlot.svg`, used as the fallback in the display bundle). The min-max decimation
-the view uses to send at most ~2,000 points per line lives in `k1widgets.decimate`; its names, and
-the shared `COLORS` and `logTicks`, are re-exported here.
+the view uses to send at most ~2,000 points per line lives in `k1widgets.plot.decimate`.
 """
 
 from __future__ import annotations
@@ -26,22 +25,12 @@ from typing import Any
 import numpy as np
 
 from k1widgets import display
-from k1widgets.decimate import LeafIndex, LineData, decimateWindow, minmaxIndices, pointBudget
 from k1widgets.live import Feed, Series
-from k1widgets.ranges import Range
-from k1widgets.svg import COLORS, logTicks, svgDocument
+from k1widgets.plot.decimate import LineData
+from k1widgets.plot.ranges import Range
+from k1widgets.plot.svg import svgDocument
 
-__all__ = [
-    "COLORS",
-    "LeafIndex",
-    "LineData",
-    "Panel",
-    "SliceablePlot",
-    "decimateWindow",
-    "logTicks",
-    "minmaxIndices",
-    "pointBudget",
-]
+__all__ = ["Panel", "SliceablePlot"]
 
 _OPTIONS = ("grid", "legend", "title", "xlabel", "xlim", "xscale", "ylabel", "ylim", "yscale")
 _SCALES = ("linear", "log")
@@ -304,9 +293,7 @@ class SliceablePlot:
 
     def widget(self) -> Any:
         """The live bqplot view of this plot (a new one each call)."""
-        from k1widgets.widgets.plot import PlotView
-
-        return PlotView(self)
+        return display.view(self)
 
     def _repr_html_(self) -> str:
         return f'<div class="k1w-plot-static">{self.svg()}</div>'

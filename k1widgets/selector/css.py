@@ -1,6 +1,6 @@
 """The CSS selector grammar: `parse` turns selector text into `Rule`s, with positioned errors.
 
-Pure text, no model and no torch: `k1widgets.selectorindex` matches the rules against a model, and
+Pure text, no model and no torch: `k1widgets.selector.index` matches the rules against a model, and
 `k1widgets.selector` builds the `ModuleSelector` tree from them.
 
 Grammar (one rule per statement; statements are split by newlines or ``;``)::

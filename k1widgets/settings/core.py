@@ -1,4 +1,4 @@
-"""Settings: a documented tree of values, and the global `settings` of k1widgets.
+"""Settings: a documented tree of values.
 
 A `Settings` is a fancy dict with attribute access (the seeds' ``k1lib.Settings``): every key can
 carry docs, a change callback, a "sensitive" flag (shown as ``<redacted>``), an environment variable
@@ -13,9 +13,9 @@ trains on another thread.
 Every change, from Python or from a panel, is announced on ``s.feed`` (a throttled `live.Feed`) of
 the Settings that changed and of every Settings above it; the settings panel follows that feed.
 
-The rooms beside this one: `settingsvalues` (the errors, value checks, environment variables),
-`settingstext` (redaction, the repr and the HTML table) and `settingsform` (the plain data a panel
-reads, and its edits). Their public names are re-exported here.
+The rooms beside this one: `values` (the errors, value checks, environment variables), `text`
+(redaction, the repr and the HTML table), `form` (a panel's edits) and `defaults` (the global
+`settings` of k1widgets). `k1widgets.settings` re-exports their public names.
 """
 
 from __future__ import annotations
@@ -23,30 +23,27 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from k1widgets.settingstext import REDACTED, _alignedText, _closeHint, _htmlTable, _limitChars, _oneLine
-from k1widgets.settingsvalues import (
+from k1widgets import display
+from k1widgets.live import Feed
+from k1widgets.settings.text import REDACTED, _alignedText, _closeHint, _htmlTable, _limitChars, _oneLine, _valueText
+from k1widgets.settings.values import (
     SettingsEnvError,
     SettingsValueError,
     UnknownSettingError,
-    _atLeast,
     _choiceMessage,
     _envValue,
+    _isNumber,
     _same,
 )
-
-if TYPE_CHECKING:
-    from k1widgets.live import Feed
 
 __all__ = [
     "Settings",
     "SettingsEnvError",
     "SettingsValueError",
     "UnknownSettingError",
-    "editSetting",
-    "resetSetting",
-    "settings",
+    "nameRoot",
     "settingsTree",
 ]
 
@@ -56,6 +53,19 @@ _MISSING: Any = object()
 _LOCK = threading.RLock()
 
 Callback = Callable[["Settings", Any], None]
+
+# Named roots (the package's global `settings`): messages say ``settings.live.hz``, and every
+# Settings prints with the root's ``displayCutoff``. See `nameRoot`.
+_ROOTS: dict[int, str] = {}
+_ROOT_OBJECTS: list[Settings] = []
+
+
+def nameRoot(s: Settings, name: str) -> None:
+    """Names a root Settings for messages (``settings.live.hz``); its ``displayCutoff`` applies to every repr."""
+    _ROOTS[id(s)] = name
+    _ROOT_OBJECTS.append(s)
+
+
 EnvSpec = str | tuple[str, Callable[[str], Any]]
 
 
@@ -106,8 +116,9 @@ class Settings:
                 break
             seen.add(id(node))
             parts.append(key)
-        if node is globals().get("settings"):
-            parts.append("settings")
+        root = _ROOTS.get(id(node))
+        if root is not None:
+            parts.append(root)
         return ".".join(reversed(parts)) or "Settings"
 
     def _checkKey(self, k: str) -> None:
@@ -361,8 +372,6 @@ class Settings:
         """
         feed = self._feed
         if feed is None:
-            from k1widgets.live import Feed  # live imports this module: import it lazily
-
             with _LOCK:
                 if self._feed is None:
                     object.__setattr__(self, "_feed", Feed())
@@ -384,7 +393,7 @@ class Settings:
 
     # ------------------------------------------------------------------ display
     def _rows(self, indent: str) -> list[tuple[str, str, str]]:
-        cutoff = settings.__dict__.get("displayCutoff", 50)
+        cutoff = next((r.__dict__.get("displayCutoff", 50) for r in _ROOT_OBJECTS), 50)
         simple = [(k, v) for k, v in self.__dict__.items() if not k.startswith("_") and not isinstance(v, Settings)]
         subs = [(k, v) for k, v in self.__dict__.items() if not k.startswith("_") and isinstance(v, Settings)]
         kSpace = max([1, *(len(k) for k, _ in simple + subs)])
@@ -410,41 +419,76 @@ class Settings:
 
     def widget(self) -> Any:
         """The editable settings panel of this Settings (a `SettingsPanel` widget)."""
-        from k1widgets.widgets.settings import SettingsPanel
-
-        return SettingsPanel(self)
+        return display.view(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from k1widgets import display
-
         return display.mimebundle(self, include, exclude)
 
 
-# the panel's data and edits need the class above: imported once it exists (re-exported in __all__)
-from k1widgets.settingsform import editSetting, resetSetting, settingsTree  # noqa: E402
+def _kind(s: Settings, k: str, v: Any) -> str:
+    """Which editor a value gets: by the type of its default, if the current value still has it."""
+    if isinstance(v, Settings):
+        return "settings"
+    if s._choices.get(k) is not None:
+        return "choice"
+    d = s._defaults.get(k, v)
+    if isinstance(d, bool):
+        return "bool" if isinstance(v, bool) else "readonly"
+    if isinstance(d, int):
+        return "int" if isinstance(v, int) and not isinstance(v, bool) else "readonly"
+    if isinstance(d, float):
+        return "float" if _isNumber(v) else "readonly"
+    if isinstance(d, str):
+        return "str" if isinstance(v, str) else "readonly"
+    return "readonly"
 
-# ---------------------------------------------------------------------- the global settings
-settings = Settings()
-"""The settings of k1widgets itself. Every key here is read somewhere in the package."""
-settings.add("displayCutoff", 50, "cutoff length when displaying a Settings object", _atLeast("displayCutoff", 4))
-settings.add(
-    "cancelRun_newLine",
-    True,
-    "whether to add a new line character at the end of the cancel run/epoch/batch message",
-)
-settings.add("live", Settings(), "live views: how often training updates reach the widgets")
-settings.live.add(
-    "hz",
-    10.0,
-    "most updates per second each live view sends (Learner feeds, plots, progress, this panel)",
-    _atLeast("hz", 0, strict=True),
-    env="K1W_LIVE_HZ",
-)
-settings.add("plot", Settings(), "plots")
-settings.plot.add(
-    "points",
-    2000,
-    "most points per line a plot sends to the browser (min-max decimated; full history stays in Python)",
-    _atLeast("points", 4),
-    env="K1W_PLOT_POINTS",
-)
+
+def settingsTree(s: Settings, prefix: str = "") -> list[dict[str, Any]]:
+    """JSON-able description of every key of ``s`` (recursively), for views. Never holds a sensitive value.
+
+    Each node: ``key``, ``path`` (dotted, relative to ``s``), ``kind`` (``bool``, ``int``, ``float``,
+    ``str``, ``choice``, ``readonly`` or ``settings``), ``text`` (the value as text, ``<redacted>``
+    when sensitive), ``value`` (bools only), ``choices`` and ``choiceIndex`` (choices only), ``docs``,
+    ``env`` (variable name or None), ``sensitive``, ``isDefault``, ``defaultText`` and ``children``
+    (sub-settings only).
+    """
+    with _LOCK:  # a consistent picture even while another thread edits
+        return _tree(s, prefix)
+
+
+def _tree(s: Settings, prefix: str) -> list[dict[str, Any]]:
+    nodes = []
+    for k, v in list(s.__dict__.items()):
+        if k.startswith("_"):
+            continue
+        kind = _kind(s, k, v)
+        sensitive = bool(s._sensitives.get(k))
+        default = s._defaults.get(k, v)
+        node: dict[str, Any] = {
+            "key": k,
+            "path": f"{prefix}{k}",
+            "kind": kind,
+            "docs": s._docs.get(k, ""),
+            "env": s._envs.get(k),
+            "sensitive": sensitive,
+            "isDefault": True if kind == "settings" else _same(v, default),
+        }
+        if kind == "settings":
+            node["text"] = "<Settings>"
+            node["defaultText"] = ""
+            node["children"] = _tree(v, f"{prefix}{k}.")
+        elif sensitive:
+            node["text"] = REDACTED
+            node["defaultText"] = REDACTED
+        else:
+            cutoff = 200 if kind == "readonly" else None  # editable text must round-trip whole
+            node["text"] = _valueText(v, cutoff)
+            node["defaultText"] = _valueText(default, cutoff)
+            if kind == "bool":
+                node["value"] = bool(v)
+            if kind == "choice":
+                choices = s._choices[k]
+                node["choices"] = [_valueText(c, 80) for c in choices]
+                node["choiceIndex"] = next((i for i, c in enumerate(choices) if _same(c, v)), -1)
+        nodes.append(node)
+    return nodes

@@ -3,10 +3,11 @@
 ``l.css = "..."`` (or ``select(model, css)``) gives every module of a model a set of *props*; callbacks
 ask the tree which modules and parameters carry theirs (``HookModule``, ``HookParam``...).
 
-The grammar and `parse` live in `k1widgets.css` (``a, b: p`` applies ``p`` to both selectors; props
-from several statements accumulate; bad syntax raises `SelectorSyntaxError` with a caret under the
-problem); the cached model records and the vectorised matching in `k1widgets.selectorindex`; the
-view data (`treeState`, `nodeDetails`...) in `k1widgets.selectorstate`. All are re-exported here.
+The grammar and `parse` live in `k1widgets.selector.css` (``a, b: p`` applies ``p`` to both selectors;
+props from several statements accumulate; bad syntax raises `SelectorSyntaxError` with a caret under
+the problem); the cached model records and the vectorised matching in `k1widgets.selector.index`;
+the view data (`treeState`, `nodeDetails`...) in `k1widgets.selector.state`. `k1widgets.selector`
+re-exports them all.
 
 A node answers ``prop in node`` for its own props and for ``all``. When a rule matches nothing, or
 names a class or a name the model does not have, `select` reports it with `SelectorWarning` naming
@@ -29,26 +30,12 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from k1widgets.css import DEFAULT_PROP, Rule, SelectorSyntaxError, parse
-from k1widgets.selectorindex import _cache as _cache  # bench/selector.py clears it for cold timings
-from k1widgets.selectorindex import _Records, _records, _Selection
-from k1widgets.selectorstate import nodeDetails, propsState, ruleFor, treeState
+from k1widgets import display
+from k1widgets.selector.css import Rule, parse
+from k1widgets.selector.index import _cache as _cache  # bench/selector.py clears it for cold timings
+from k1widgets.selector.index import _Records, _records, _Selection
 
-__all__ = [
-    "DEFAULT_PROP",
-    "ModuleSelector",
-    "Rule",
-    "SelectorSyntaxError",
-    "SelectorWarning",
-    "UnknownModuleError",
-    "nodeDetails",
-    "parse",
-    "propsState",
-    "quietWarnings",
-    "ruleFor",
-    "select",
-    "treeState",
-]
+__all__ = ["ModuleSelector", "SelectorWarning", "UnknownModuleError", "quietWarnings", "select"]
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -118,7 +105,7 @@ def select(model: nn.Module, css: str = "*", *, warn: bool = True) -> ModuleSele
 
     Args:
         model: any `torch.nn.Module`.
-        css: selector rules (grammar in `k1widgets.css`); the default ``"*"`` gives every module ``all``.
+        css: selector rules (grammar in `k1widgets.selector.css`); the default ``"*"`` gives every module ``all``.
         warn: emit a `SelectorWarning` for each rule that matches nothing (always listed in
             ``mS.warnings``). Views pass False, or use `quietWarnings`.
 
@@ -381,12 +368,8 @@ class ModuleSelector:
 
     def widget(self) -> Any:
         """The live tree view of this tree (`k1widgets.widgets.tree.TreeView`)."""
-        from k1widgets.widgets.tree import TreeView
-
-        return TreeView(self)
+        return display.view(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """The tree view in a widget front-end, plus the text tree (and HTML) everywhere."""
-        from k1widgets import display
-
         return display.mimebundle(self, include, exclude)

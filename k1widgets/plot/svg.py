@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from k1widgets.decimate import LineData, minmaxIndices
+from k1widgets.plot.decimate import LineData, minmaxIndices
 
 __all__ = ["COLORS", "logTicks", "svgDocument"]
 

@@ -1,12 +1,8 @@
-"""What a settings panel reads and writes: the plain-data tree of a `Settings`, and edits by path.
+"""What a settings panel writes: edits of a `Settings` by dotted path.
 
-`settingsTree` describes every key (recursively) as JSON-able dicts, never holding a sensitive
-value; `editSetting` parses what a browser sends for a setting's type and applies it with
-``setattr`` (callbacks fire), `resetSetting` puts a default back. All three are re-exported by
-`k1widgets.settings`.
-
-This module needs the `Settings` class, so `k1widgets.settings` imports it after defining the class
-(the package always loads `k1widgets.settings` first).
+`editSetting` parses what a browser sends for a setting's type and applies it with ``setattr``
+(callbacks fire), `resetSetting` puts a default back. The plain-data tree a panel reads is
+`k1widgets.settings.core.settingsTree`. All are re-exported by `k1widgets.settings`.
 """
 
 from __future__ import annotations
@@ -14,80 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from k1widgets.settings import _LOCK, Settings
-from k1widgets.settingstext import REDACTED, _closeHint, _valueText
-from k1widgets.settingsvalues import _FALSE, _TRUE, SettingsValueError, UnknownSettingError, _isNumber, _same
+from k1widgets.settings.core import Settings, _kind
+from k1widgets.settings.text import _closeHint
+from k1widgets.settings.values import _FALSE, _TRUE, SettingsValueError, UnknownSettingError
 
-__all__ = ["editSetting", "resetSetting", "settingsTree"]
-
-
-def _kind(s: Settings, k: str, v: Any) -> str:
-    """Which editor a value gets: by the type of its default, if the current value still has it."""
-    if isinstance(v, Settings):
-        return "settings"
-    if s._choices.get(k) is not None:
-        return "choice"
-    d = s._defaults.get(k, v)
-    if isinstance(d, bool):
-        return "bool" if isinstance(v, bool) else "readonly"
-    if isinstance(d, int):
-        return "int" if isinstance(v, int) and not isinstance(v, bool) else "readonly"
-    if isinstance(d, float):
-        return "float" if _isNumber(v) else "readonly"
-    if isinstance(d, str):
-        return "str" if isinstance(v, str) else "readonly"
-    return "readonly"
-
-
-def settingsTree(s: Settings, prefix: str = "") -> list[dict[str, Any]]:
-    """JSON-able description of every key of ``s`` (recursively), for views. Never holds a sensitive value.
-
-    Each node: ``key``, ``path`` (dotted, relative to ``s``), ``kind`` (``bool``, ``int``, ``float``,
-    ``str``, ``choice``, ``readonly`` or ``settings``), ``text`` (the value as text, ``<redacted>``
-    when sensitive), ``value`` (bools only), ``choices`` and ``choiceIndex`` (choices only), ``docs``,
-    ``env`` (variable name or None), ``sensitive``, ``isDefault``, ``defaultText`` and ``children``
-    (sub-settings only).
-    """
-    with _LOCK:  # a consistent picture even while another thread edits
-        return _tree(s, prefix)
-
-
-def _tree(s: Settings, prefix: str) -> list[dict[str, Any]]:
-    nodes = []
-    for k, v in list(s.__dict__.items()):
-        if k.startswith("_"):
-            continue
-        kind = _kind(s, k, v)
-        sensitive = bool(s._sensitives.get(k))
-        default = s._defaults.get(k, v)
-        node: dict[str, Any] = {
-            "key": k,
-            "path": f"{prefix}{k}",
-            "kind": kind,
-            "docs": s._docs.get(k, ""),
-            "env": s._envs.get(k),
-            "sensitive": sensitive,
-            "isDefault": True if kind == "settings" else _same(v, default),
-        }
-        if kind == "settings":
-            node["text"] = "<Settings>"
-            node["defaultText"] = ""
-            node["children"] = _tree(v, f"{prefix}{k}.")
-        elif sensitive:
-            node["text"] = REDACTED
-            node["defaultText"] = REDACTED
-        else:
-            cutoff = 200 if kind == "readonly" else None  # editable text must round-trip whole
-            node["text"] = _valueText(v, cutoff)
-            node["defaultText"] = _valueText(default, cutoff)
-            if kind == "bool":
-                node["value"] = bool(v)
-            if kind == "choice":
-                choices = s._choices[k]
-                node["choices"] = [_valueText(c, 80) for c in choices]
-                node["choiceIndex"] = next((i for i, c in enumerate(choices) if _same(c, v)), -1)
-        nodes.append(node)
-    return nodes
+__all__ = ["editSetting", "resetSetting"]
 
 
 def _resolve(root: Settings, path: str) -> tuple[Settings, str]:

@@ -1,0 +1,40 @@
+"""The global `settings` of k1widgets: every key here is read somewhere in the package.
+
+`k1widgets.live` reads its feeds' default rate through the function registered here
+(``settings.live.hz``), so `live` never imports settings.
+"""
+
+from __future__ import annotations
+
+from k1widgets import live
+from k1widgets.settings.core import Settings, nameRoot
+from k1widgets.settings.values import _atLeast
+
+__all__ = ["settings"]
+
+settings = Settings()
+"""The settings of k1widgets itself. Every key here is read somewhere in the package."""
+nameRoot(settings, "settings")
+settings.add("displayCutoff", 50, "cutoff length when displaying a Settings object", _atLeast("displayCutoff", 4))
+settings.add(
+    "cancelRun_newLine",
+    True,
+    "whether to add a new line character at the end of the cancel run/epoch/batch message",
+)
+settings.add("live", Settings(), "live views: how often training updates reach the widgets")
+settings.live.add(
+    "hz",
+    10.0,
+    "most updates per second each live view sends (Learner feeds, plots, progress, this panel)",
+    _atLeast("hz", 0, strict=True),
+    env="K1W_LIVE_HZ",
+)
+live.useDefaultRate(lambda: settings.live.hz)
+settings.add("plot", Settings(), "plots")
+settings.plot.add(
+    "points",
+    2000,
+    "most points per line a plot sends to the browser (min-max decimated; full history stays in Python)",
+    _atLeast("points", 4),
+    env="K1W_PLOT_POINTS",
+)
