@@ -85,9 +85,9 @@ class DataLoader:
         if self._tensors is not None:
             if self.shuffle:
                 perm = torch.randperm(len(self._tensors[0]))
-                return (tuple(t[idx] for t in self._tensors) for idx in perm.split(bs))
+                return (tuple(t[idx] for t in self._tensors) for idx in torch.split(perm, bs))
             if self._batches is None:  # views into the tensors, built once
-                self._batches = list(zip(*(t.split(bs) for t in self._tensors), strict=True))
+                self._batches = list(zip(*(torch.split(t, bs) for t in self._tensors), strict=True))
             return iter(self._batches)
         if self._dataset is not None:
             return self._iterDataset()

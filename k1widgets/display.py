@@ -91,5 +91,5 @@ def show(obj: Any, **kwargs: Any) -> Any:
     from IPython.display import display
 
     v = view(obj, **kwargs)
-    display(v)
+    display(v)  # type: ignore[no-untyped-call]
     return v

@@ -14,7 +14,7 @@ import pickle
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -92,13 +92,14 @@ class Learner:
 
     @staticmethod
     def _defaultCallbacks() -> Callbacks:
-        return Callbacks().withProgressBar().withDontTrainValid().withLoss().withCancelOnExplosion()
+        cbs: Callbacks = Callbacks().withProgressBar().withDontTrainValid().withLoss().withCancelOnExplosion()
+        return cbs
 
     # ------------------------------------------------------------------ the four ingredients
     @property
-    def model(self) -> nn.Module | None:
-        """The `torch.nn.Module` to train."""
-        return self._model
+    def model(self) -> nn.Module:
+        """The `torch.nn.Module` to train (None until set: `run` names what is missing)."""
+        return cast("nn.Module", self._model)
 
     @model.setter
     def model(self, model: nn.Module) -> None:
@@ -130,9 +131,9 @@ class Learner:
             raise TypeError(msg)
 
     @property
-    def opt(self) -> torch.optim.Optimizer | None:
-        """The optimizer (any `torch.optim.Optimizer`)."""
-        return self._opt
+    def opt(self) -> torch.optim.Optimizer:
+        """The optimizer (any `torch.optim.Optimizer`; None until set)."""
+        return cast("torch.optim.Optimizer", self._opt)
 
     @opt.setter
     def opt(self, opt: torch.optim.Optimizer) -> None:

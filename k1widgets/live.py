@@ -103,7 +103,8 @@ class Series:
 
     def tolist(self) -> list[float]:
         """The values as a Python list."""
-        return self.values.tolist()
+        values: list[float] = self.values.tolist()
+        return values
 
     def __repr__(self) -> str:
         return f"Series({self.values!r})"

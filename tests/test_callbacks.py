@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 import time
@@ -303,3 +304,24 @@ def test_loss_clear_forgets_and_keeps_recording(learner):
     assert len(learner.Loss.train) == 0 and len(learner.Loss.epoch.train) == 0
     learner.run(1)
     assert len(learner.Loss.train) == 8 and len(learner.Loss.epoch.valid) == 1
+
+
+def test_shortcuts_come_from_the_registry_and_explain_themselves():
+    cbs = Callbacks()
+    names = dir(cbs)
+    for shortcut in ("withLoss", "withModifyBatch", "withCancelOnLowLoss", "withTimeLimit"):
+        assert shortcut in names
+    assert "CancelOnLowLoss" in cbs.withCancelOnLowLoss.__doc__
+    assert "epochMode" in str(inspect.signature(cbs.withCancelOnLowLoss))
+    cbs.withCancelOnLowLoss(0.5, epochMode=True, name="low")
+    assert cbs["low"].loss == 0.5 and cbs["low"].epochMode
+    with pytest.raises(AttributeError, match="Did you mean 'withLoss'"):
+        cbs.withLos  # noqa: B018
+
+
+def test_user_callback_classes_do_not_get_shortcuts():
+    class Mine(Callback):
+        pass
+
+    with pytest.raises(AttributeError, match="withMine"):
+        Callbacks().withMine  # noqa: B018

@@ -9,22 +9,11 @@ import sys
 
 import k1widgets
 
-CORE = [
-    "k1widgets",
-    "k1widgets.learner",
-    "k1widgets.callbacks",
-    "k1widgets.data",
-    "k1widgets.live",
-    "k1widgets.settings",
-    "k1widgets.persist.atomic",
-    "k1widgets.display",
-    "k1widgets.selector",
-]
-# every other module of the package too (plot, ranges, schedule, sweep...), except the views
-CORE += [
-    f"k1widgets.{m.name}"
-    for m in pkgutil.iter_modules(k1widgets.__path__)
-    if m.name not in ("widgets", "experimental") and f"k1widgets.{m.name}" not in CORE
+# every module of the package (the folders' modules too), except the views
+CORE = ["k1widgets"] + [
+    m.name
+    for m in pkgutil.walk_packages(k1widgets.__path__, "k1widgets.")
+    if not m.name.startswith("k1widgets.widgets") and m.name != "k1widgets.experimental"
 ]
 WIDGET_LIBRARIES = ["ipywidgets", "anywidget", "bqplot"]
 

@@ -82,7 +82,9 @@ class Callback:
         shortcuts.register(cls)  # bundled classes get their ``cbs.withX`` shortcut
 
     def __init__(self) -> None:
-        self.learner: Learner | None = None
+        # None until the callback joins a learner's Callbacks; typed as the learner, because checkpoint
+        # methods only ever run while attached
+        self.learner: Learner = None  # type: ignore[assignment]
         self.cbs: Callbacks | None = None
         self.suspended = False
         self.name = type(self).__name__
@@ -237,7 +239,8 @@ class Callbacks:
         unique, i = base, 0
         while unique in self._byName:
             unique, i = f"{base}{i}", i + 1
-        cb.name, cb.cbs, cb.learner = unique, self, self.learner
+        cb.name, cb.cbs = unique, self
+        cb.learner = self.learner  # type: ignore[assignment]
         self._cbs.append(cb)
         self._cbs.sort(key=lambda c: c.order)  # stable: equal orders keep insertion order
         self._byName[unique] = cb
@@ -253,7 +256,8 @@ class Callbacks:
             cb = self[name]
             self._cbs.remove(cb)
             del self._byName[name]
-            cb.cbs = cb.learner = None
+            cb.cbs = None
+            cb.learner = None  # type: ignore[assignment]
             self._invalidate()
             cb.detached()
         return self
@@ -261,7 +265,7 @@ class Callbacks:
     def _setLearner(self, learner: Learner | None) -> None:
         self.learner = learner
         for cb in self._cbs:
-            cb.learner = learner
+            cb.learner = learner  # type: ignore[assignment]
 
     def __getitem__(self, key: str | int) -> Callback:
         if isinstance(key, int):

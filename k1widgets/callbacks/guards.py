@@ -61,6 +61,8 @@ class CancelOnLowLoss(Callback):
         """Epoch mode: compares this epoch's average validation loss (NaN, i.e. no validation, never passes)."""
         if not self.epochMode:
             return
+        if self._lossCb is None:  # startRun raised for epoch mode without a Loss
+            return
         valid = self._lossCb.epoch.valid
         if len(valid) and valid[-1] < self.loss:
             msg = f"Low loss {_fmt(self.loss)} achieved!"

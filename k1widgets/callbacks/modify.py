@@ -81,7 +81,7 @@ class DType(Callback):
 
     def startRun(self) -> None:
         """Converts the model's parameters."""
-        self.learner.model.to(self.dtype)  # type: ignore[union-attr]
+        self.learner.model.to(self.dtype)
 
     def startBatch(self) -> None:
         """Converts the batch."""
@@ -101,7 +101,7 @@ class _Device(Callback):
 
     def startRun(self) -> None:
         """Moves the model."""
-        self.learner.model.to(self.device)  # type: ignore[union-attr]
+        self.learner.model.to(self.device)
 
     def startBatch(self) -> None:
         """Moves the batch (non-blocking where the source is pinned)."""

@@ -129,7 +129,7 @@ class LeafIndex:
             return True
         a, b = y[0], y[n - 1]
         p0, p1 = self._probe
-        return (a == p0 or (a != a and p0 != p0)) and (b == p1 or (b != b and p1 != p1))
+        return bool((a == p0 or (a != a and p0 != p0)) and (b == p1 or (b != b and p1 != p1)))
 
     def update(self, y: np.ndarray, key: Any = None) -> None:
         """Indexes the leaves of ``y`` completed since the last call (everything if ``y`` changed)."""

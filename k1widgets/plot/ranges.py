@@ -64,6 +64,8 @@ class Range:
     """
 
     __slots__ = ("start", "stop")
+    start: float
+    stop: float
 
     def __init__(self, start: Any = 0, stop: Any = None) -> None:
         if _isNumber(start) and _isNumber(stop):

@@ -46,7 +46,8 @@ def _values(src: Any) -> np.ndarray:
     if isinstance(src, np.ndarray):
         return src if src.dtype == np.float64 else src.astype(np.float64)
     if hasattr(src, "detach"):  # a torch tensor, without importing torch here
-        return src.detach().cpu().double().numpy().ravel()
+        values: np.ndarray = src.detach().cpu().double().numpy().ravel()
+        return values
     if callable(src):
         return _values(src())
     return np.asarray(src, dtype=np.float64).ravel()
@@ -146,7 +147,7 @@ class SliceablePlot:
             if bound is not None and (not isinstance(bound, numbers.Real) or isinstance(bound, bool)):
                 msg = f"Slice bounds must be ints (indices), floats (fractions) or None; got {bound!r} in {s!r}."
                 raise TypeError(msg)
-            if bound is not None and (self.unitSlice or isinstance(bound, float)) and not 0 <= bound <= 1:
+            if bound is not None and (self.unitSlice or isinstance(bound, float)) and not 0 <= float(bound) <= 1:
                 what = "this plot slices in [0, 1]" if self.unitSlice else "float bounds are fractions"
                 msg = f"Slice bound {bound!r} is outside [0, 1] ({what}); use ints to index points."
                 raise ValueError(msg)
@@ -164,7 +165,7 @@ class SliceablePlot:
         if b is None:
             return None
         if self.unitSlice or isinstance(b, float):
-            return round(b * n)
+            return round(float(b) * n)
         return int(b)
 
     def _resolve(self, n: int) -> range:
@@ -282,7 +283,13 @@ class SliceablePlot:
     def panelOptions(self, i: int) -> dict[str, Any]:
         """Title, labels and the other options of panel ``i``, the chained options winning."""
         p = self.panels[i]
-        o = {"title": p.title, "xlabel": p.xlabel, "ylabel": p.ylabel, "xscale": "linear", "yscale": "linear"}
+        o: dict[str, Any] = {
+            "title": p.title,
+            "xlabel": p.xlabel,
+            "ylabel": p.ylabel,
+            "xscale": "linear",
+            "yscale": "linear",
+        }
         o |= {"xlim": (None, None), "ylim": (None, None), "grid": False, "legend": True}
         o.update(self._options)
         return o

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from k1widgets import display
@@ -270,7 +271,7 @@ class ModuleSelector:
         """Each node of `named_modules` (use ``.nn`` for the module)."""
         return (node for _, node in self.named_modules(prop))
 
-    def named_parameters(self, prop: str | None = None) -> Iterator[tuple[str, nn.Parameter]]:
+    def named_parameters(self, prop: str | None = None) -> Iterator[tuple[str, torch.nn.Parameter]]:
         """``(path, parameter)`` for the parameters owned by the modules of ``named_modules(prop)``.
 
         Paths are relative to this node, as `torch.nn.Module.named_parameters` gives them; each
@@ -283,12 +284,12 @@ class ModuleSelector:
                     seen.add(id(p))
                     yield (f"{path}.{name}" if path else name), p
 
-    def parameters(self, prop: str | None = None) -> Iterator[nn.Parameter]:
+    def parameters(self, prop: str | None = None) -> Iterator[torch.nn.Parameter]:
         """Each parameter of `named_parameters`."""
         return (p for _, p in self.named_parameters(prop))
 
     @property
-    def directParams(self) -> dict[str, nn.Parameter]:
+    def directParams(self) -> dict[str, torch.nn.Parameter]:
         """The parameters directly under this module (not its children's)."""
         return dict(self.nn.named_parameters(recurse=False))
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from k1widgets import display
 from k1widgets.live import Feed
@@ -376,7 +376,7 @@ class Settings:
                 if self._feed is None:
                     object.__setattr__(self, "_feed", Feed())
                 feed = self._feed
-        return feed
+        return cast("Feed", feed)
 
     def _announce(self) -> None:
         self._announceUp(set())

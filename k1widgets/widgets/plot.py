@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import bqplot
@@ -39,7 +40,7 @@ __all__ = ["PlotView", "RangeControl", "followWindow", "mapWindow"]
 _MARGIN = {"top": 36, "bottom": 44, "left": 70, "right": 16}
 
 
-def mapWindow(value: list[float], ext0: list[float], ext: list[float]) -> tuple[float, float]:
+def mapWindow(value: Sequence[float], ext0: Sequence[float], ext: Sequence[float]) -> tuple[float, float]:
     """The window of a panel with x extent ``ext`` that matches ``value`` on the first panel's ``ext0``.
 
     Proportional, as `SliceablePlot` slicing is: the same fractions of each panel's extent.
@@ -52,7 +53,7 @@ def mapWindow(value: list[float], ext0: list[float], ext: list[float]) -> tuple[
     return ext[0] + f0 * w, ext[0] + f1 * w
 
 
-def followWindow(value: list[float] | None, old: list[float] | None, new: list[float]) -> list[float]:
+def followWindow(value: Sequence[float] | None, old: Sequence[float] | None, new: Sequence[float]) -> list[float]:
     """Where a "follow latest" window goes when the first panel's extent grows from ``old`` to ``new``.
 
     A window showing everything keeps showing everything; a narrower one keeps its width and moves
@@ -75,8 +76,8 @@ class RangeControl(View):
     _esm = staticAsset("plot.js")
     _css = staticAsset("plot.css")
     scales = traitlets.List(traitlets.Instance(ipywidgets.Widget)).tag(sync=True, **ipywidgets.widget_serialization)
-    extents = traitlets.List().tag(sync=True)
-    value = traitlets.List().tag(sync=True)
+    extents: traitlets.List[list[float]] = traitlets.List().tag(sync=True)
+    value: traitlets.List[float] = traitlets.List().tag(sync=True)
     followLatest = traitlets.Bool(True).tag(sync=True)
     log = traitlets.Bool(False).tag(sync=True)
     zoomSeq = traitlets.Int(0).tag(sync=True)
@@ -215,7 +216,7 @@ class PlotView(ipywidgets.VBox):
             extents = [_extent(lines) for lines in data]
             c = self.control
             old = c.extents[0] if c.extents else None
-            value = list(c.value)
+            value: list[float] = list(c.value)
             xlim = self.plot.panelOptions(0)["xlim"]
             if first and extents[0] is not None and xlim != (None, None):  # p.xlim(a, b): start there
                 value = [extents[0][0] if xlim[0] is None else xlim[0], extents[0][1] if xlim[1] is None else xlim[1]]
@@ -223,8 +224,9 @@ class PlotView(ipywidgets.VBox):
             elif extents[0] is not None and not user and (c.followLatest or not value or old is None):
                 value = followWindow(value, old, extents[0])
             log = c.log
+            ext0 = extents[0]
             for pv, lines, ext in zip(self.panels, data, extents, strict=True):
-                lo, hi = (None, None) if ext is None or not value else mapWindow(value, extents[0], ext)
+                lo, hi = (None, None) if ext is None or ext0 is None or not value else mapWindow(value, ext0, ext)
                 ylo, yhi = math.inf, -math.inf
                 for mark, line, index in zip(pv.marks, lines, pv.indexes, strict=True):
                     x, y = decimateWindow(line, lo, hi, self.points, index)
@@ -239,14 +241,14 @@ class PlotView(ipywidgets.VBox):
                 self._setY(pv, ylo, yhi, log)
                 if first and lo is not None:  # later, the front end owns the x scales
                     with pv.xs.hold_sync():
-                        pv.xs.min, pv.xs.max = _nonEmpty(lo, hi)
-            ext = [list(e) if e is not None else [0.0, 0.0] for e in extents]
+                        pv.xs.min, pv.xs.max = _nonEmpty(lo, hi if hi is not None else lo)
+            extentLists = [list(e) if e is not None else [0.0, 0.0] for e in extents]
             self._pushing = threading.get_ident()
             try:
                 if user:
-                    c.push(extents=ext)
+                    c.push(extents=extentLists)
                 else:
-                    c.push(extents=ext, value=value)
+                    c.push(extents=extentLists, value=value)
             finally:
                 self._pushing = None
             self.updates += 1

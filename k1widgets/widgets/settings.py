@@ -7,8 +7,7 @@ from typing import Any
 
 import traitlets
 
-from k1widgets.settings import Settings
-from k1widgets.settings import editSetting, resetSetting, settingsTree
+from k1widgets.settings import Settings, editSetting, resetSetting, settingsTree
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["SettingsPanel"]
@@ -46,7 +45,7 @@ class SettingsPanel(View):
 
     _esm = staticAsset("settings.js")
     _css = staticAsset("settings.css")
-    tree = traitlets.List().tag(sync=True)
+    tree: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     errors = traitlets.Dict().tag(sync=True)
     title = traitlets.Unicode("Settings").tag(sync=True)
 
@@ -88,16 +87,16 @@ class SettingsPanel(View):
         """Edits from the browser: ``{"type": "set", "path": "live.hz", "value": "5"}`` or ``{"type": "reset"}``."""
         if not isinstance(content, dict) or content.get("type") not in ("set", "reset"):
             return
-        path = content.get("path")
+        path = str(content.get("path"))
         try:
             if content["type"] == "set":
                 editSetting(self.settings, path, content.get("value"))
             else:
                 resetSetting(self.settings, path)
         except Exception as e:  # shown next to the field; the value is unchanged
-            self._setError(str(path), self._describe(path, e))
+            self._setError(path, self._describe(path, e))
         else:
-            self._setError(str(path), None)
+            self._setError(path, None)
         self.refresh()
 
     def _describe(self, path: Any, e: Exception) -> str:
