@@ -7,8 +7,7 @@ from typing import Any
 
 import traitlets
 
-from k1widgets.settings import Settings
-from k1widgets.settings import editSetting, resetSetting, settingsTree
+from k1widgets.settings import Settings, editSetting, resetSetting, settingsTree
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["SettingsPanel"]
@@ -56,6 +55,7 @@ class SettingsPanel(View):
             raise TypeError(msg)
         super().__init__(tree=settingsTree(settings), title=title)
         self.settings = settings
+        self.staticSource = settings
         self._errorLock = threading.Lock()
         self._errorTexts: dict[str, str] = {}  # path -> value text when the error was shown
         self.on_msg(self._onMsg)
