@@ -36,8 +36,9 @@ l.data = k1lib.data.Data.fromDataset(k1lib.data.FunctionDataset.exp, batchSize=6
 l.opt = optim.Adam(l.model.parameters(), lr=1e-2)
 l.lossF = lambda x, y: ((x.squeeze() - y)**2).mean()
 l.cbs.withModifyBatch(lambda x, y: (x[:, None], y))
+l.cbs.withDType(torch.float32)
 l.css = "Linear: HookModule"
-l.run(2)""",
+l.run(2);""",
     "l.Loss.plot()",
     "l.moduleSelector",
     "k1lib.settings",
@@ -86,4 +87,7 @@ def test_views_render_from_the_installed_wheel(page, artifacts, wheelVenv):
     expect(pg.locator(".k1w-settings").first).to_contain_text("displayCutoff")
     errors = pg.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, errors.first.inner_text()
-    pg.screenshot(path=str(artifacts / "wheel.png"), full_page=True)
+    pg.screenshot(path=str(artifacts / "wheel-progress.png"))
+    for name in ("plot", "tree", "settings"):
+        pg.locator(f".k1w-{name}").first.scroll_into_view_if_needed()
+        pg.screenshot(path=str(artifacts / f"wheel-{name}.png"))
