@@ -94,14 +94,16 @@ def fallback(obj: Any) -> dict[str, Any]:
 
 def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
     """The display data of ``obj``: its `fallback`, plus its widget view in a widget-capable front-end."""
-    data = fallback(obj)
     if widgetFrontEnd() and viewClass(obj) is not None:
-        bundle = obj.widget()._repr_mimebundle_(include=include, exclude=exclude)
+        v = obj.widget()
+        bundle = v._repr_mimebundle_(include=include, exclude=exclude)
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         if bundle and WIDGET_VIEW in bundle:
-            data[WIDGET_VIEW] = bundle[WIDGET_VIEW]
-    return data
+            if getattr(v, "staticSource", None) is obj:
+                return dict(bundle)  # the view's data already holds obj's fallback
+            return {**fallback(obj), WIDGET_VIEW: bundle[WIDGET_VIEW]}
+    return fallback(obj)
 
 
 def show(obj: Any, **kwargs: Any) -> Any:
