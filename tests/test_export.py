@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def nbconvert(tmp: Path, *args: str) -> None:
+    """Runs ``jupyter nbconvert`` in ``tmp``; with ``--execute`` it fails on the first cell that raises."""
     cmd = [sys.executable, "-m", "nbconvert", "--log-level=WARN", f"--output-dir={tmp}", *args]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=600)
     assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout}\n{r.stderr}"
