@@ -9,8 +9,15 @@ Convention for a core object ``obj`` with a view:
 
 - ``obj.widget()`` returns ``display.view(obj)``;
 - ``obj._repr_mimebundle_(include=None, exclude=None)`` returns ``display.mimebundle(obj)``: the widget
-  view in a widget-capable front-end, plus the static fallback (``text/plain`` always, ``text/html``
-  when the object has ``_repr_html_``) for terminals, nbconvert and GitHub.
+  view in a widget-capable front-end, plus the static fallback (`fallback`: ``text/plain`` always,
+  ``text/html`` / ``image/svg+xml`` when the object has ``_repr_html_`` / ``_repr_svg_``) for
+  terminals, nbconvert and GitHub.
+
+Static fallbacks travel with the views too: a view made by `view` knows the object it shows
+(``view.staticSource``), and views built on ``k1widgets.widgets.base.StaticFallback`` put that object's
+fallback next to the widget in their own display data, so ``display(view)`` and ``obj.widget()`` as a
+cell's result export as well as ``obj`` does. A view shown by `show` keeps its display handle and can
+``republish()`` its output at the end of a run, so the notebook keeps the final picture.
 """
 
 from __future__ import annotations
@@ -19,7 +26,10 @@ import importlib
 import sys
 from typing import Any
 
-__all__ = ["VIEWS", "mimebundle", "show", "view", "viewClass", "widgetFrontEnd"]
+__all__ = ["VIEWS", "WIDGET_VIEW", "fallback", "mimebundle", "show", "view", "viewClass", "widgetFrontEnd"]
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+"""The MIME type of a widget view in display data (what exports without widget state skip)."""
 
 VIEWS: dict[str, str] = {
     # core type (module.QualName)                 view class (module:Name)
@@ -52,7 +62,10 @@ def view(obj: Any, **kwargs: Any) -> Any:
         names = ", ".join(sorted(p.rsplit(".", 1)[1] for p in VIEWS))
         msg = f"No widget view is registered for {type(obj).__name__}. Types with a view: {names}."
         raise TypeError(msg)
-    return cls(obj, **kwargs)
+    v = cls(obj, **kwargs)
+    if hasattr(v, "staticSource") and v.staticSource is None:
+        v.staticSource = obj  # its display data carries obj's static fallback
+    return v
 
 
 def widgetFrontEnd() -> bool:
@@ -64,18 +77,33 @@ def widgetFrontEnd() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-    """The display data of ``obj``: its widget view (when possible) plus static fallbacks."""
+def fallback(obj: Any) -> dict[str, Any]:
+    """The static display data of ``obj``: what exports, terminals and GitHub show instead of a widget.
+
+    ``text/plain`` is ``repr(obj)``; ``text/html`` and ``image/svg+xml`` come from ``obj._repr_html_()``
+    and ``obj._repr_svg_()`` when it has them (and they return something).
+    """
     data: dict[str, Any] = {"text/plain": repr(obj)}
-    html = getattr(obj, "_repr_html_", None)
-    if html is not None:
-        data["text/html"] = html()
+    for mime, name in (("text/html", "_repr_html_"), ("image/svg+xml", "_repr_svg_")):
+        method = getattr(obj, name, None)
+        value = method() if callable(method) else None
+        if value is not None:
+            data[mime] = value
+    return data
+
+
+def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """The display data of ``obj``: its `fallback`, plus its widget view in a widget-capable front-end."""
     if widgetFrontEnd() and viewClass(obj) is not None:
-        bundle = obj.widget()._repr_mimebundle_(include=include, exclude=exclude)
+        v = obj.widget()
+        bundle = v._repr_mimebundle_(include=include, exclude=exclude)
         if isinstance(bundle, tuple):
             bundle = bundle[0]
-        data.update({k: v for k, v in bundle.items() if k != "text/plain"})
-    return data
+        if bundle and WIDGET_VIEW in bundle:
+            if getattr(v, "staticSource", None) is obj:
+                return dict(bundle)  # the view's data already holds obj's fallback
+            return {**fallback(obj), WIDGET_VIEW: bundle[WIDGET_VIEW]}
+    return fallback(obj)
 
 
 def show(obj: Any, **kwargs: Any) -> Any:
@@ -84,12 +112,15 @@ def show(obj: Any, **kwargs: Any) -> Any:
     `ProgressBar.startRun` uses it: the view follows the learner's feed until the run ends, then keeps
     showing the final state. Displayed from the thread that runs the loop: for a background run the
     learner calls ``startRun`` while ``l.run(..., background=True)`` still waits in the calling cell,
-    so the view lands in that cell.
+    so the view lands in that cell. The output gets a display id, kept as ``view.displayHandle``: a
+    view that ``republish()``-es at the end of a run leaves its final static picture in the notebook.
     """
     if not widgetFrontEnd():
         return None
     from IPython.display import display
 
     v = view(obj, **kwargs)
-    display(v)  # type: ignore[no-untyped-call]
+    handle = display(v, display_id=True)  # type: ignore[no-untyped-call]
+    if hasattr(v, "displayHandle"):
+        v.displayHandle = handle
     return v

@@ -34,3 +34,11 @@ def makeLearner(n=640, batchSize=64, hidden=10, lr=1e-2, seed=0):
 @pytest.fixture
 def learner():
     return makeLearner()
+
+
+@pytest.fixture(scope="session")
+def dists(tmp_path_factory):
+    """The sdist built from a fresh copy of the working tree and the wheel built from it without npm."""
+    from venvs import buildDists
+
+    return buildDists(tmp_path_factory.mktemp("dists"))

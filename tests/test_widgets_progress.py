@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import makeLearner
 
+import k1widgets as k1lib
 from k1widgets import display
 from k1widgets.callbacks import Callback
 from k1widgets.widgets.progress import ProgressView, _jsonSafe
@@ -161,11 +162,47 @@ def test_unknown_messages_are_ignored():
     assert not l._commands
 
 
-def test_display_shows_nothing_outside_a_kernel():
+def test_display_shows_no_widget_outside_a_kernel_only_the_static_picture():
     l = makeLearner()
     assert display.show(l.ProgressBar, runOnly=True) is None
     bundle = l.ProgressBar._repr_mimebundle_()
-    assert set(bundle) == {"text/plain"} and "ProgressBar" in bundle["text/plain"]
+    assert set(bundle) == {"text/plain", "text/html"} and "ProgressBar" in bundle["text/plain"]
+    assert 'class="k1w-progress-static" data-status="idle"' in bundle["text/html"]
+
+
+def test_static_picture_shows_the_final_state_of_a_run():
+    l = quiet(makeLearner())
+    l.run(2)
+    html = l.ProgressBar._repr_html_()
+    assert 'data-status="done"' in html and "<b>100%</b>" in html and "epoch 2/2" in html
+    assert "remaining" not in html  # a finished run has nothing remaining
+    train, valid = l.Loss.last
+    assert f"loss {train:.4g} train, {valid:.4g} valid" in html
+
+
+def test_static_picture_shows_the_cancel_message_escaped():
+    class Stop(Callback):
+        def endBatch(self):
+            if self.batch == 2:
+                raise k1lib.CancelRunException("loss < 1 & <done>")
+
+    l = quiet(makeLearner())
+    l.cbs.append(Stop())
+    l.run(3)
+    html = l.ProgressBar._repr_html_()
+    assert 'data-status="cancelled"' in html
+    assert "loss &lt; 1 &amp; &lt;done&gt;" in html and "<done>" not in html
+
+
+def test_view_display_data_carries_the_static_picture_and_the_text_line():
+    l = quiet(makeLearner())
+    view = ProgressView(l.ProgressBar)
+    l.run(1)
+    data, _ = view._repr_mimebundle_()
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == view.model_id
+    assert data["text/html"] == l.ProgressBar._repr_html_() and 'data-status="done"' in data["text/html"]
+    assert data["text/plain"].startswith("Progress: 100%, epoch: 1/1") and "object at 0x" not in data["text/plain"]
+    view.close()
 
 
 def test_view_needs_an_attached_progress_bar():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import sys
 import time
@@ -21,6 +22,13 @@ def _fmtTime(s: float) -> str:
         return f"{s:.1f}s"
     m, s = divmod(int(s), 60)
     return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
+
+
+def _fmtLoss(x: float) -> str:
+    return f"{x:.4g}" if math.isfinite(x) else "-"
+
+
+_STATUS_TEXT = {"error": "stopped by an error"}  # the other statuses read as they are named
 
 
 class ProgressBar(Callback):
@@ -131,6 +139,35 @@ class ProgressBar(Callback):
         if math.isfinite(s["trainLoss"]):
             parts.append(f"loss: {s['trainLoss']:.4g}")
         return "\r" + ", ".join(parts)
+
+    def _repr_html_(self) -> str:
+        """A static picture of the progress (the fallback for exports, GitHub and the view's output).
+
+        The fields of the live view, without its buttons: bar and percentage, epoch, batch, elapsed,
+        remaining (while running), throughput, last losses, and the status or cancel message.
+        """
+        s = self.state()
+        p = min(max(s["progress"], 0.0), 1.0)
+        epochs, batches = s["epochs"], s["batches"]
+        finished = s["status"] in ("done", "cancelled", "error")
+        parts = [
+            f"epoch {min(s['epoch'] + 1, max(epochs, 1))}/{epochs}",
+            f"batch {min(s['batch'] + 1, max(batches, 1))}/{batches}",
+            f"elapsed {_fmtTime(s['elapsed'])}",
+        ]
+        if not finished:
+            parts.append(f"remaining {_fmtTime(s['remaining'])}")
+        if math.isfinite(s["throughput"]):
+            parts.append(f"{s['throughput']:.0f} batches/s")
+        parts.append(f"loss {_fmtLoss(s['trainLoss'])} train, {_fmtLoss(s['validLoss'])} valid")
+        status = html.escape(s["message"] or _STATUS_TEXT.get(s["status"], s["status"]))
+        return (
+            f'<div class="k1w-progress-static" data-status="{html.escape(s["status"])}" '
+            'style="font-family:sans-serif;font-size:13px;line-height:1.6">'
+            f'<progress value="{p:.4f}" max="1" style="width:60%;max-width:480px;vertical-align:middle"></progress> '
+            f"<b>{round(p * 100)}%</b> {status}<br>"
+            f"<span>{html.escape(', '.join(parts))}</span></div>"
+        )
 
     # ------------------------------------------------------------------ widget
     def widget(self) -> Any:

@@ -1,4 +1,4 @@
-"""What every view shares: bundled front-end assets, feed subscriptions, thread-safe pushes."""
+"""What every view shares: bundled front-end assets, static fallbacks, feed subscriptions, thread-safe pushes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 import anywidget
 
+from k1widgets import display
 from k1widgets.live import Feed, Subscription
 
-__all__ = ["View", "staticAsset"]
+__all__ = ["StaticFallback", "View", "staticAsset"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -35,7 +36,42 @@ def staticAsset(name: str) -> str:
         raise FileNotFoundError(msg) from None
 
 
-class View(anywidget.AnyWidget):
+class StaticFallback:
+    """Mixin for views (first base): the view's display data carries a static picture of what it shows.
+
+    A widget's own display data holds only the widget and ``<...View object at 0x...>`` as text, so a
+    notebook exported without the live kernel (nbconvert, GitHub, a terminal) showed nothing useful.
+    With this mixin the display data also holds `staticData` (by default ``display.fallback`` of
+    ``staticSource``, the core object the view shows; `k1widgets.display.view` sets it): its text, and
+    its HTML / SVG picture. Exports that have no widget state pick that picture.
+
+    ``displayHandle`` is the handle of the output the view was shown in by `k1widgets.display.show`;
+    `republish` re-sends that output, so the notebook keeps the view's latest picture (for example at
+    the end of a run) while the front end keeps showing the live widget.
+    """
+
+    staticSource: Any = None
+    displayHandle: Any = None
+
+    def staticData(self) -> dict[str, Any]:
+        """The static display data: ``text/plain`` and, when the source has them, ``text/html`` / SVG."""
+        return display.fallback(self.staticSource) if self.staticSource is not None else {}
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
+        if data is None:  # a widget without a view
+            return bundle
+        data = {**data, **self.staticData()}
+        return (data, meta) if meta is not None else data
+
+    def republish(self) -> None:
+        """Re-sends the output this view was shown in, with its current static picture (no-op if none)."""
+        if self.displayHandle is not None:
+            self.displayHandle.update(self)
+
+
+class View(StaticFallback, anywidget.AnyWidget):
     """Base of the anywidget views.
 
     ``self.follow(feed, refresh)`` calls ``refresh()`` whenever the feed fires (throttled there) and

@@ -33,7 +33,7 @@ from k1widgets.live import Feed, Subscription
 from k1widgets.plot import SliceablePlot
 from k1widgets.plot.decimate import LeafIndex, LineData, decimateWindow, pointBudget
 from k1widgets.plot.svg import COLORS, logTicks
-from k1widgets.widgets.base import View, staticAsset
+from k1widgets.widgets.base import StaticFallback, View, staticAsset
 
 __all__ = ["PlotView", "RangeControl", "followWindow", "mapWindow"]
 
@@ -150,7 +150,7 @@ def _yScale(log: bool, o: dict[str, Any]) -> bqplot.Scale:
     return bqplot.LinearScale(min=lo, max=hi)
 
 
-class PlotView(ipywidgets.VBox):
+class PlotView(StaticFallback, ipywidgets.VBox):
     """Live bqplot view of a `SliceablePlot` (what ``p.widget()`` returns).
 
     Args:
@@ -161,6 +161,7 @@ class PlotView(ipywidgets.VBox):
 
     def __init__(self, plot: SliceablePlot, *, feed: Feed | None = None, points: int | None = None) -> None:
         self.plot = plot
+        self.staticSource = plot
         self.points = int(points) if points else pointBudget()
         self._lock = threading.RLock()
         self._closed = False

@@ -32,6 +32,10 @@ class ProgressView(View):
     at the end of the run, so the final state is exact) and pushes the `ProgressBar`'s ``state()`` in
     one message per update. Closing the view unsubscribes it.
 
+    Its display data also holds the bar's static picture (``ProgressBar._repr_html_``) and its text line;
+    when a run ends, a view shown by ``l.run()`` re-sends its output (`republish`), so an executed
+    notebook keeps the final progress for exports.
+
     Args:
         progressBar: the `k1widgets.callbacks.ProgressBar` to show (attached to a learner).
         runOnly: stop following once the run ends (the views that ``l.run()`` displays in a cell do
@@ -58,8 +62,10 @@ class ProgressView(View):
             )
             raise ValueError(msg)
         self.learner = learner
+        self.staticSource = progressBar
         self.on_msg(self._onMsg)
         self.state = self._snapshot()
+        self._final = self.state["status"] in _FINAL
         self._sub = self.follow(learner.feed, self.refresh)
 
     def _snapshot(self) -> dict[str, Any]:
@@ -71,8 +77,20 @@ class ProgressView(View):
         """Pushes the current state to the browser (called by the feed, on the training thread)."""
         state = self._snapshot()
         self.push(state=state)
-        if self.runOnly and state["status"] in _FINAL and self._sub is not None:
+        final = state["status"] in _FINAL
+        if final and not self._final:
+            self.republish()  # the notebook keeps the run's final picture (exports)
+        self._final = final
+        if self.runOnly and final and self._sub is not None:
             self.unfollow()
+
+    def staticData(self) -> dict[str, Any]:
+        """The bar's static HTML, and its text line (with the cancel message) as ``text/plain``."""
+        data = super().staticData()
+        line = self.progressBar.line().lstrip("\r")
+        message = self.progressBar.message
+        data["text/plain"] = f"{line}  {message}" if message else line
+        return data
 
     def unfollow(self) -> None:
         """Stops following the learner's feed (the view keeps showing its last state)."""

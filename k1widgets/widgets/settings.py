@@ -55,6 +55,7 @@ class SettingsPanel(View):
             raise TypeError(msg)
         super().__init__(tree=settingsTree(settings), title=title)
         self.settings = settings
+        self.staticSource = settings
         self._errorLock = threading.Lock()
         self._errorTexts: dict[str, str] = {}  # path -> value text when the error was shown
         self.on_msg(self._onMsg)

@@ -72,6 +72,7 @@ class TreeView(View):
             focus=selector.idx if selector.idx else -1,
             **kwargs,
         )
+        self.staticSource = selector
         if selector.idx:
             self.details = nodeDetails(root, selector.idx)
         self.observe(self._onCssText, "cssText")

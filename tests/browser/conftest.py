@@ -11,7 +11,10 @@ Fixtures:
     artifacts  ``tests/browser/artifacts/<module>/``: put screenshots here (and look at them).
 
 A test module may set ``NOTEBOOK_CELLS = ["code", ...]`` for the cells the notebook starts with;
-by default it holds one cell importing k1widgets. Helpers (same names as the recipe):
+by default it holds one cell importing k1widgets. It may set ``KERNEL = "name"`` for the notebook's
+kernel (default ``python3``, this venv) and override the module fixture ``jupyterPath`` to give the
+server extra data folders (``JUPYTER_PATH``), e.g. one holding that kernel's spec (test_wheel.py).
+Helpers (same names as the recipe):
 ``append_and_run(pg, code, wait=True) -> index``, ``wait_kernel_idle(pg)``, ``cell(pg, index)``,
 ``output(pg, index)`` (the cell's output area), ``lab_command(pg, "notebook:run-all-cells")``.
 
@@ -118,12 +121,12 @@ def _writeSettings(home: Path) -> None:
     )
 
 
-def makeNotebook(path: Path, cells: list[str]) -> None:
-    """Writes a notebook with these code cells and the venv's ``python3`` kernel."""
+def makeNotebook(path: Path, cells: list[str], kernel: str = "python3") -> None:
+    """Writes a notebook with these code cells and the kernel ``kernel`` (default: this venv's ``python3``)."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     nbformat.write(nb, path)
 
@@ -137,7 +140,13 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lab(artifacts: Path) -> Iterator[Server]:
+def jupyterPath() -> list[str]:
+    """Extra data folders for the server's ``JUPYTER_PATH`` (none by default; a test module may override)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def lab(artifacts: Path, jupyterPath: list[str]) -> Iterator[Server]:
     """Starts JupyterLab (which also serves Notebook 7's pages) on 127.0.0.1; stops it at the end."""
     root = Path(tempfile.mkdtemp(prefix="k1-lab-root-"))
     home = Path(tempfile.mkdtemp(prefix="k1-lab-home-"))
@@ -154,6 +163,8 @@ def lab(artifacts: Path) -> Iterator[Server]:
         IPYTHONDIR=str(home / "ipy"),
         PYTHONUNBUFFERED="1",
     )
+    if jupyterPath:
+        env["JUPYTER_PATH"] = os.pathsep.join(jupyterPath)
     logPath = artifacts / f"jupyterlab-{COMMS_MODE}.log"
     log = open(logPath, "w")  # closed in the finally below
     proc = subprocess.Popen(
@@ -252,7 +263,7 @@ def page(playwright: Any, lab: Server, artifacts: Path, request: pytest.FixtureR
     ``append_and_run``.
     """
     name = request.module.__name__.rsplit(".", 1)[-1]
-    makeNotebook(lab.root / f"{name}.ipynb", _moduleCells(request))
+    makeNotebook(lab.root / f"{name}.ipynb", _moduleCells(request), getattr(request.module, "KERNEL", "python3"))
     with openPage(playwright, lab, f"/lab/tree/{name}.ipynb", artifacts, f"lab-{COMMS_MODE}") as pg:
         yield pg
 
