@@ -96,7 +96,7 @@ def cultivate(
         The full dataset (None if nothing was stored), or the running `Sweep` with ``background=True``.
     """
     for k, v in grow_kwargs.items():
-        if k in _CROP_ONLY and v in (None, "auto", False):
+        if k in _CROP_ONLY and (v is None or v is False or v == "auto"):
             continue
         valid = ", ".join(sorted(cultivate.__kwdefaults__ or {}))
         why = (

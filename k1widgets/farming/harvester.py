@@ -266,6 +266,8 @@ class Harvester:
         Earlier points get ``name=value``; later harvests can then vary ``name``.
         """
         value = canonical(value)
+        self.store.consolidate(self._merge)  # the points stored so far, with the old dimensions
+        self._memory.consolidate(self._merge)
         meta = self.store.readMeta()
         if self.data_name is not None:
             meta.setdefault("expanded", {})[name] = value
@@ -273,7 +275,7 @@ class Harvester:
             meta["dims"] = [name, *[d for d in dims if d != name]]
             meta.setdefault("grid", {})[name] = [value]
             self.store.writeMeta(meta)
-        expand = lambda ds: None if ds is None else ds.expand_dims({name: [value]})  # noqa: E731
+        expand = lambda ds: ds if ds is None or name in ds.dims else ds.expand_dims({name: [value]})  # noqa: E731
         self.store.consolidate(self._merge, transform=expand)
         self._memory.consolidate(self._merge, transform=expand)
         self.feed.changed()
