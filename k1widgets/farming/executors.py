@@ -71,7 +71,7 @@ class Submitter:
 
     Args:
         executor: None (serial), or anything with ``submit``.
-        numWorkers: with no executor, a number > 1 starts a pool of local processes (``spawn``; the
+        numWorkers: with no executor, a number > 1 starts a pool of local processes (``forkserver``; the
             function travels with cloudpickle, so functions defined in a notebook work).
     """
 
@@ -94,7 +94,18 @@ class Submitter:
 
     @staticmethod
     def _newPool(n: int) -> concurrent.futures.ProcessPoolExecutor:
-        return concurrent.futures.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        """N fresh worker processes, never forked from this (threaded) process.
+
+        ``forkserver`` where available: one clean server process imports the worker side once and each
+        worker forks from it, so starting (or replacing a killed) worker does not import torch again.
+        Elsewhere ``spawn``. Both need the ``if __name__ == "__main__":`` guard in scripts (not notebooks).
+        """
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["k1widgets.farming.work"])  # ignored if the server already runs
+        else:  # pragma: no cover - Windows, macOS without forkserver
+            ctx = multiprocessing.get_context("spawn")
+        return concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx)
 
     def _countWorkers(self) -> int:
         ex = self.executor

@@ -235,10 +235,29 @@ class Sweep:
             else:  # pragma: no cover - futures without callbacks are polled
                 threading.Thread(target=lambda: (_poll(fut), done.put((key, fut))), daemon=True).start()
 
+        def recover(e: BaseException, keys: list[str]) -> bool:
+            """A broken pool of ours: start a new one and send its points again (each at most twice)."""
+            if not (isinstance(e, concurrent.futures.BrokenExecutor) and submitter.restart()):
+                return False
+            keys = list(dict.fromkeys([*keys, *inFlight]))
+            inFlight.clear()
+            for k in keys:
+                if attempts.get(k, 0) > _RETRIES:
+                    self._finish(errorRecord(k, self.params[k], _workerError(e)))
+                else:
+                    self._set(k, "pending")
+                    todo.append((k, self.params[k]))
+            return True
+
         while todo or inFlight:
             while todo and not self.cancelled and len(inFlight) < submitter.workers:
                 key, params = todo.pop()
-                submit(key, params)
+                try:
+                    submit(key, params)
+                except concurrent.futures.BrokenExecutor as e:  # it broke before we saw a failed future
+                    attempts[key] = attempts.get(key, 0) + 1
+                    if not recover(e, [key]):
+                        raise
             if self.cancelled:
                 todo.clear()
                 for key, fut in list(inFlight.items()):
@@ -260,16 +279,7 @@ class Sweep:
                 self._set(key, "pending")
                 continue
             except Exception as e:  # the worker died, the pool broke, the task could not be sent...
-                if isinstance(e, concurrent.futures.BrokenExecutor) and submitter.restart():
-                    # every point in flight on the broken pool failed with it: send them again
-                    retry = [(k, self.params[k]) for k in [key, *inFlight] if attempts.get(k, 0) <= _RETRIES]
-                    lost = [k for k in [key, *inFlight] if attempts.get(k, 0) > _RETRIES]
-                    inFlight.clear()
-                    for k in lost:
-                        self._finish(errorRecord(k, self.params[k], _workerError(e)))
-                    for k, p in retry:
-                        self._set(k, "pending")
-                        todo.append((k, p))
+                if recover(e, [key]):  # every point in flight on the broken pool failed with it
                     continue
                 record = errorRecord(key, self.params[key], _workerError(e))
             self._finish(record)
