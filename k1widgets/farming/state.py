@@ -68,7 +68,8 @@ def _live(sweep: Any, dims: Sequence[str]) -> tuple[set[tuple[Any, ...]], int, i
     running = {tuple(sweep.params[k].get(d) for d in dims) for k, s in status.items() if s == "running"}
     nRunning = sum(1 for s in status.values() if s == "running")
     nPending = 0 if sweep.cancelled else sum(1 for s in status.values() if s == "pending")
-    return running, nRunning, nPending, sweep.eta, not sweep.done, bool(sweep.cancelled)
+    live = not sweep.done
+    return running, nRunning, nPending, sweep.eta if live else None, live, bool(sweep.cancelled)
 
 
 def sweepState(source: Any, *, sweep: Any = None, choice: Mapping[str, Any] | None = None) -> dict[str, Any]:
