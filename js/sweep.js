@@ -34,8 +34,11 @@ export function fmtTime(s) {
 }
 
 /** @param {number | null | undefined} v */
-function fmtValue(v) {
-  return v == null || !Number.isFinite(v) ? "-" : Number(v.toPrecision(4)).toString();
+export function fmtValue(v) {
+  if (v == null || !Number.isFinite(v)) return "-";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2).replace("e-", "e−").replace("e+", "e");
+  return Number(v.toPrecision(4)).toString();
 }
 
 /**

@@ -112,3 +112,13 @@ describe("sweep view", () => {
     expect(model.handlers["change:detail"]).toEqual([]);
   });
 });
+
+describe("fmtValue", () => {
+  it("keeps 4 significant digits and uses exponents for tiny or huge values", async () => {
+    const { fmtValue } = await import("../sweep.js");
+    expect(fmtValue(0.0375)).toBe("0.0375");
+    expect(fmtValue(0.00009375)).toBe("9.38e−5");
+    expect(fmtValue(123456)).toBe("1.23e5");
+    expect(fmtValue(null)).toBe("-");
+  });
+});

@@ -476,11 +476,10 @@ class Harvester:
         sweep = runner.sweep(points, sink=sink, constants=constants, settings=settings, source=self, onEnd=onEnd)
         self.sweep = sweep
         self.feed.changed()
-        if background:
-            sweep.start()
-            return sweep
         if settings.get("verbosity", 1):
-            display.show(sweep)
+            display.show(sweep)  # the live view, in a widget front-end
+        if background:
+            return sweep.start()
         sweep.run()
         return None
 
@@ -499,7 +498,8 @@ class Harvester:
                 values += [canonical(v) for v in ds[d].values.tolist()]
             values += [r["params"][d] for r in failed.values() if d in r["params"]]
             grid[d] = sortedValues(values)
-        return {"ds": ds, "dims": dims, "grid": grid, "failed": failed, "sweep": self.sweep, "records": records}
+        fn = meta.get("fn")
+        return {"ds": ds, "dims": dims, "grid": grid, "failed": failed, "sweep": self.sweep, "fn": fn}
 
     def widget(self, **kwargs: Any) -> Any:
         """The sweep view: counts, ETA, a heatmap of a result over two parameters, point details."""

@@ -89,7 +89,7 @@ def sweepState(source: Any, *, sweep: Any = None, choice: Mapping[str, Any] | No
     else:
         state = _gridState(data, sweep, choice)
     state["title"] = str(getattr(source, "data_name", None) or "in memory")
-    fn = getattr(getattr(source, "runner", None), "__name__", None) or data.get("fn")
+    fn = getattr(getattr(source, "runner", None), "__name__", None) or str(data.get("fn") or "").rsplit(".", 1)[-1]
     if fn:
         state["title"] = f"{fn} → {state['title']}"
     return state

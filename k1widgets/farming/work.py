@@ -104,7 +104,8 @@ def runPoint(
     try:
         result = labelResult(fn(**params, **constants), varNames)
     except Exception as e:
-        record.update(status="error", result=None, error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+        tb = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None))
+        record.update(status="error", result=None, error=f"{type(e).__name__}: {e}", traceback=tb)
     else:
         record.update(status="ok", result=result, error=None, traceback=None)
     record.update(
