@@ -111,11 +111,11 @@ class Submitter:
         ex = self.executor
         if ex is None:
             return 1
-        if isDaskClient(ex):
+        if isDaskClient(ex):  # two points per thread in flight hide the scheduler's round trip (~10 ms)
             try:
-                return max(1, sum(ex.nthreads().values()))
+                return 2 * max(1, sum(ex.nthreads().values()))
             except Exception:
-                return 2
+                return 4
         n = getattr(ex, "_max_workers", None)
         return int(n) if isinstance(n, int) and n > 0 else (os.cpu_count() or 2)
 

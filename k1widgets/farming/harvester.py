@@ -77,6 +77,7 @@ class Harvester:
             ``data_name``.
         full_ds: a dataset to start from (kept in memory until ``save_full_ds``).
         consolidateAt: consolidate after a harvest once this many point files wait.
+        syncPoints: fsync every point file as it is written (see `PointStore`; consolidation always does).
 
     Example:
         >>> h = Harvester(foo, data_name="foo.pkl")
@@ -93,6 +94,7 @@ class Harvester:
         full_ds: xr.Dataset | None = None,
         *,
         consolidateAt: int = CONSOLIDATE_AT,
+        syncPoints: bool = False,
     ) -> None:
         self.runner = runner
         self.data_name = data_name
@@ -100,7 +102,9 @@ class Harvester:
         self.engine = engine
         self.consolidateAt = consolidateAt
         self.store: PointStore | MemoryStore = (
-            PointStore(data_name, load=_loader(engine), dump=_dumper(engine)) if data_name else MemoryStore()
+            PointStore(data_name, load=_loader(engine), dump=_dumper(engine), syncPoints=syncPoints)
+            if data_name
+            else MemoryStore()
         )
         self._memory = MemoryStore()  # results of sync=False harvests
         self._last_ds: xr.Dataset | None = None
@@ -454,7 +458,7 @@ class Harvester:
             store.write(record)
             self.feed.changed()
 
-        def onEnd(sweep: Sweep) -> xr.Dataset | None:
+        def onEnd(sweep: Sweep) -> Callable[[], xr.Dataset | None]:
             ok = [r for r in sweep.records.values() if r["status"] == "ok"]
             self._last_ds = runner.build(ok, dims=dims, constants=constants) if ok else None
             if isinstance(self.store, PointStore) and self.store.pending() >= self.consolidateAt:
@@ -471,7 +475,7 @@ class Harvester:
             errors = sweep.errors
             if errors and settings.get("raise_errors", True):
                 raise SweepError(sweepErrorMessage(errors, len(sweep.points)), errors)
-            return self.full_ds
+            return lambda: self.full_ds  # built only if someone waits for it
 
         sweep = runner.sweep(points, sink=sink, constants=constants, settings=settings, source=self, onEnd=onEnd)
         self.sweep = sweep

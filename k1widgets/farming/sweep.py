@@ -57,7 +57,8 @@ class Sweep:
         executor, numWorkers: see `Submitter`.
         shuffle: run the points in random order (load balancing); ``seed`` makes it repeatable.
         source: the harvester or sampler this sweep feeds (what its view shows).
-        onEnd: called when all points are over; its return value is ``result``, its error ``error``.
+        onEnd: called when all points are over; its return value is ``result`` (a callable is called by
+            ``wait()``, so an expensive result is only built when asked for), its error ``error``.
     """
 
     def __init__(
@@ -185,7 +186,7 @@ class Sweep:
             raise TimeoutError(msg)
         if self.error is not None:
             raise self.error
-        return self.result
+        return self.result() if callable(self.result) else self.result
 
     def _run(self) -> None:
         self.started = time.time()
