@@ -67,9 +67,9 @@ def serial() -> None:
     variants = {
         "bare loop": lambda: [work(x) for x in range(N)],
         "k1widgets Harvester": lambda: Harvester(runner, fresh("s.pkl")).harvest_combos({"x": range(N)}, verbosity=0),
-        "k1widgets Harvester(syncPoints=True)": lambda: Harvester(runner, fresh("s.pkl"), syncPoints=True).harvest_combos(
-            {"x": range(N)}, verbosity=0
-        ),
+        "k1widgets Harvester(syncPoints=True)": lambda: Harvester(
+            runner, fresh("s.pkl"), syncPoints=True
+        ).harvest_combos({"x": range(N)}, verbosity=0),
     }
     if xyzpy is not None:
         xrunner = xyzpy.label(var_names=["y"])(work)
@@ -109,7 +109,9 @@ def dask() -> None:
     ):
         client.gather([client.submit(work, x, pure=False) for x in range(20)])  # warm the workers
         variants = {
-            "bare client.submit + gather": lambda: client.gather([client.submit(work, x, pure=False) for x in range(n)]),
+            "bare client.submit + gather": lambda: client.gather(
+                [client.submit(work, x, pure=False) for x in range(n)]
+            ),
             "k1widgets cultivate(executor=client)": lambda: cultivate(
                 work, var_names="y", combos={"x": range(n)}, data_name=fresh("d.pkl"), executor=client, verbosity=0
             ),
@@ -157,11 +159,15 @@ def bigStore() -> None:
         new = {"a": [side + r], "b": list(range(10))}
         for name, path in stores.items():
             if name == "k1widgets":
-                harvest[name].append(timed(lambda: Harvester(runner, path).harvest_combos(new, verbosity=0))[0])
-                load[name].append(timed(lambda: Harvester(None, path).full_ds)[0])
+                harvest[name].append(
+                    timed(lambda p=path, c=new: Harvester(runner, p).harvest_combos(c, verbosity=0))[0]
+                )
+                load[name].append(timed(lambda p=path: Harvester(None, p).full_ds)[0])
             else:
-                harvest[name].append(timed(lambda: xyzpy.Harvester(xrunner, path).harvest_combos(new, verbosity=0))[0])
-                load[name].append(timed(lambda: xyzpy.Harvester(xrunner, path).full_ds.load())[0])
+                harvest[name].append(
+                    timed(lambda p=path, c=new: xyzpy.Harvester(xrunner, p).harvest_combos(c, verbosity=0))[0]
+                )
+                load[name].append(timed(lambda p=path: xyzpy.Harvester(xrunner, p).full_ds.load())[0])
     # the worst case between consolidations: 10,000 consolidated + 500 point files waiting
     h = Harvester(runner, k1, consolidateAt=10**9)
     h.harvest_combos({"a": [1000 + i for i in range(50)], "b": list(range(10))}, verbosity=0)

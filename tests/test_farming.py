@@ -30,7 +30,9 @@ def test_label_seed_example_repr_and_plain_call():
 
 
 def test_run_combos_builds_the_labelled_dataset():
-    @label(var_names=["loss", "curve"], var_dims={"curve": ["epoch"]}, constants={"epoch": [0, 1, 2]}, attrs={"by": "me"})
+    @label(
+        var_names=["loss", "curve"], var_dims={"curve": ["epoch"]}, constants={"epoch": [0, 1, 2]}, attrs={"by": "me"}
+    )
     def train(lr, hidden, epoch):
         return lr * hidden, np.array([lr * e for e in epoch])
 
@@ -52,7 +54,7 @@ def test_run_combos_constants_go_to_attrs_and_unknown_settings_are_named():
     ds = f.run_combos({"x": [1, 2]}, constants={"scale": 3})
     assert ds["y"].values.tolist() == [3, 6]
     assert ds.attrs["scale"] == 3
-    with pytest.raises(TypeError, match="unknown setting 'num_worker'.*Did you mean 'num_workers'"):
+    with pytest.raises(TypeError, match=r"unknown setting 'num_worker'.*Did you mean 'num_workers'"):
         f.run_combos({"x": [1]}, num_worker=2)
 
 
@@ -240,5 +242,5 @@ def test_cultivate_runs_missing_points_and_never_prompts(tmp_path, calls):
         cultivate(foo, var_names="prod", combos={"x": [1]}, data_name=path, on_existing="raise")
     with pytest.raises(ValueError, match="never prompts"):
         cultivate(foo, var_names="prod", combos={"x": [1]}, data_name=path, on_existing="ask")
-    with pytest.raises(TypeError, match="gpus=0.*Dask or Ray"):
+    with pytest.raises(TypeError, match=r"gpus=0.*Dask or Ray"):
         cultivate(foo, var_names="prod", combos={"x": [1]}, gpus=0)

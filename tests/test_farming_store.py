@@ -41,7 +41,11 @@ def runScript(tmp_path, name, body, *args):
     script = tmp_path / name
     script.write_text(textwrap.dedent(body))
     return subprocess.Popen(
-        [sys.executable, str(script), *map(str, args)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), *map(str, args)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -77,10 +77,14 @@ def cultivate(
         combos: the values of each argument (``...``: every value already present).
         cases: partial settings, each combined with every combination of ``combos``.
         constants: extra constant arguments of this run.
-        name, parent_dir, batchsize, num_batches, clean_up: accepted for xyzpy compatibility; unused
-            (there are no crops or batches: every point is stored on its own).
+        name: accepted for xyzpy compatibility; unused (there are no crops: every point is stored on its own).
+        parent_dir: the same (unused).
+        batchsize: the same (unused: there are no batches).
+        num_batches: the same (unused).
+        clean_up: the same (unused).
         missing_only: compute only points without a good result (default True).
-        shuffle: run points in random order (``seed`` makes it repeatable).
+        shuffle: run points in random order.
+        seed: makes the shuffled order repeatable.
         executor: anything with ``submit()`` (a ``dask.distributed.Client``, a `concurrent.futures`
             executor, `RayExecutor`); results stream into the store as each future completes.
         num_workers: with no executor, run on this many local processes.

@@ -163,7 +163,7 @@ def mergeDatasets(old: xr.Dataset | None, new: xr.Dataset | None, overwrite: boo
         overwrite: None: merge and raise `xarray.MergeError` if values conflict; True: new values win;
             False: existing values win (conflicting new values are dropped).
     """
-    if old is None or not old.data_vars and not old.sizes:
+    if old is None or (not old.data_vars and not old.sizes):
         return new if new is not None else xr.Dataset()
     if new is None:
         return old

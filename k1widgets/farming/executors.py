@@ -16,7 +16,7 @@ from typing import Any
 
 from k1widgets.farming.work import runPoint, runPointPickled
 
-__all__ = ["RayExecutor", "Submitter", "isDaskClient", "resolveExecutor"]
+__all__ = ["RayExecutor", "Submitter", "isDaskClient"]
 
 
 def isDaskClient(executor: Any) -> bool:
@@ -47,7 +47,7 @@ class RayExecutor:
         initOpts: Mapping[str, Any] | None = None,
     ) -> None:
         try:
-            import ray
+            import ray  # type: ignore[import-not-found, unused-ignore]
         except ImportError as e:
             msg = "RayExecutor needs Ray: pip install ray (it is not a dependency of k1widgets)."
             raise ImportError(msg) from e
@@ -100,9 +100,11 @@ class Submitter:
         worker forks from it, so starting (or replacing a killed) worker does not import torch again.
         Elsewhere ``spawn``. Both need the ``if __name__ == "__main__":`` guard in scripts (not notebooks).
         """
+        ctx: multiprocessing.context.BaseContext
         if "forkserver" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["k1widgets.farming.work"])  # ignored if the server already runs
+            server = multiprocessing.get_context("forkserver")
+            server.set_forkserver_preload(["k1widgets.farming.work"])  # ignored if the server already runs
+            ctx = server
         else:  # pragma: no cover - Windows, macOS without forkserver
             ctx = multiprocessing.get_context("spawn")
         return concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx)
@@ -111,11 +113,11 @@ class Submitter:
         ex = self.executor
         if ex is None:
             return 1
-        if isDaskClient(ex):  # two points per thread in flight hide the scheduler's round trip (~10 ms)
+        if isDaskClient(ex):  # points queued on the workers hide the scheduler's round trip (10 ms or more)
             try:
-                return 2 * max(1, sum(ex.nthreads().values()))
+                return 4 * max(1, int(sum(ex.nthreads().values())))
             except Exception:
-                return 4
+                return 8
         n = getattr(ex, "_max_workers", None)
         return int(n) if isinstance(n, int) and n > 0 else (os.cpu_count() or 2)
 
@@ -134,7 +136,7 @@ class Submitter:
         if isinstance(ex, concurrent.futures.ThreadPoolExecutor):
             return ex.submit(runPoint, fn, key, dict(params), dict(constants), varNames)
         if self._fnBytes is None:
-            import cloudpickle
+            import cloudpickle  # type: ignore[import-untyped, unused-ignore]
 
             self._fnBytes = cloudpickle.dumps(fn)
         return ex.submit(runPointPickled, self._fnBytes, key, dict(params), dict(constants), varNames)

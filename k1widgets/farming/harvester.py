@@ -120,6 +120,7 @@ class Harvester:
         return self._needRunner().fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Calls the plain function."""
         return self._needRunner()(*args, **kwargs)
 
     def _needRunner(self) -> Runner:
@@ -150,7 +151,7 @@ class Harvester:
 
     def __repr__(self) -> str:
         where = f"{self.data_name}  [{self.engine}]" if self.data_name else "(in memory)"
-        consolidated, records = self.store.snapshot()
+        _, records = self.store.snapshot()
         failed = sum(1 for r in records.values() if r["status"] == "error")
         runner = repr(self.runner) if self.runner is not None else "None (opened read-only)"
         return (
@@ -285,12 +286,20 @@ class Harvester:
         self.feed.changed()
 
     def drop_sel(
-        self, labels: Mapping[str, Any] | None = None, *, errors: str = "raise", engine: str | None = None, **labels_kwargs: Any
+        self,
+        labels: Mapping[str, Any] | None = None,
+        *,
+        errors: str = "raise",
+        engine: str | None = None,
+        **labels_kwargs: Any,
     ) -> None:
         """Drops coordinate values from the data and its store (synced to disk), like `xarray.Dataset.drop_sel`."""
         labels = {**dict(labels or {}), **labels_kwargs}
-        canon = {k: [canonical(v) for v in (v if isinstance(v, list | tuple | np.ndarray) else [v])] for k, v in labels.items()}
-        drop = lambda ds: None if ds is None else ds.drop_sel(canon, errors=errors)  # type: ignore[arg-type]  # noqa: E731
+        canon = {
+            k: [canonical(v) for v in (v if isinstance(v, list | tuple | np.ndarray) else [v])]
+            for k, v in labels.items()
+        }
+        drop = lambda ds: None if ds is None else ds.drop_sel(canon, errors=errors)  # noqa: E731
         self.store.consolidate(self._merge, transform=drop)
         self._memory.consolidate(self._merge, transform=drop)
 
@@ -392,6 +401,8 @@ class Harvester:
             overwrite: for points that already hold data: None raises `xarray.MergeError` after the
                 harvest if a new value differs (the old one is kept, every other point saved); True
                 replaces; False keeps the old value.
+            chunks: accepted for xyzpy compatibility (datasets are loaded in memory).
+            engine: accepted for xyzpy compatibility (the harvester's engine is used).
             constants: extra constant arguments for this harvest.
             background: run in a thread and return the `Sweep` at once (``.wait()``, ``.cancel()``).
             runner_settings: ``executor``, ``num_workers``, ``raise_errors`` (default True: raise

@@ -29,7 +29,12 @@ def label(
 
     Args:
         var_names: the names of the outputs (a str for one; None if it returns a dict or a Dataset).
-        fn_args, var_dims, var_coords, constants, resources, attrs: see `Runner`.
+        fn_args: the argument names (default: from the signature).
+        var_dims: each output's internal dimensions, ``{"curve": ["epoch"]}``.
+        var_coords: the values of internal dimensions.
+        constants: arguments given to every call (saved as coordinates or attributes).
+        resources: like constants, never saved.
+        attrs: more attributes for the dataset.
         harvester: True wraps it as an in-memory `Harvester`; a str as one storing into that file.
         sampler: the same for a `Sampler`.
         engine: the harvester's or sampler's engine (default ``"pickle"``).
@@ -56,7 +61,9 @@ def label(
             **default_runner_settings,
         )
         if harvester:
-            return Harvester(runner, data_name=harvester if isinstance(harvester, str) else None, engine=engine or "pickle")
+            return Harvester(
+                runner, data_name=harvester if isinstance(harvester, str) else None, engine=engine or "pickle"
+            )
         if sampler:
             return Sampler(runner, data_name=sampler if isinstance(sampler, str) else None, engine=engine or "pickle")
         return runner

@@ -133,9 +133,9 @@ class Runner:
         self.fn = fn
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
-        self.var_names = var_names  # type: ignore[assignment]
-        self.fn_args = fn_args  # type: ignore[assignment]
-        self.var_dims = var_dims  # type: ignore[assignment]
+        self.var_names = var_names
+        self.fn_args = fn_args
+        self.var_dims = var_dims
         self.var_coords = dict(var_coords or {})
         self.constants = dict(constants or {})
         self.resources = dict(resources or {})
@@ -186,6 +186,7 @@ class Runner:
         return self._last_ds
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Calls the plain function: ``foo(1, 2)``."""
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -272,7 +273,9 @@ class Runner:
     ) -> xr.Dataset:
         records: dict[str, Record] = {}
         points = self.points(params)
-        sweep = self.sweep(points, sink=lambda r: records.__setitem__(r["key"], r), constants=constants, settings=settings)
+        sweep = self.sweep(
+            points, sink=lambda r: records.__setitem__(r["key"], r), constants=constants, settings=settings
+        )
         sweep.run()
         ok = [records[k] for k, _ in points if k in records and records[k]["status"] == "ok"]
         self._last_ds = self.build(ok, dims=dims, coords=coords, constants=constants)

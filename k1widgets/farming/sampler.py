@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from k1widgets import display
 from k1widgets.farming.keys import canonicalParams, pointKey
@@ -180,6 +180,7 @@ class Sampler:
         Args:
             n: how many samples.
             combos: ``{arg: values or callable}`` (overrides ``default_combos``).
+            engine: accepted for xyzpy compatibility (always ``"pickle"``).
             seed: makes the sampling repeatable.
             sync: store on disk (False: in memory until ``save_full_df``).
             background: run in a thread and return the `Sweep` at once.

@@ -136,7 +136,7 @@ def _gridState(data: Mapping[str, Any], sweep: Any, choice: Mapping[str, Any]) -
     for r in failed.values():
         if all(d in r["params"] for d in dims):
             failedAt[tuple(r["params"][d] for d in dims)] = r
-    running, nRunning, nPending, eta, live, cancelled = _live(sweep, dims)
+    running, nRunning, _, eta, live, cancelled = _live(sweep, dims)
     status, errors = [], {}
     for i, yv in enumerate(ys):
         row = []
@@ -192,7 +192,7 @@ def _gridState(data: Mapping[str, Any], sweep: Any, choice: Mapping[str, Any]) -
 
 def _bins(values: Any) -> tuple[list[Any], Any]:
     """Distinct values of a sampler's column, or 10 bins (log-spaced for wide positive ranges)."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     unique = sortedValues(v for v in values.tolist() if v is not None)
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in unique)
@@ -267,7 +267,7 @@ def pointDetail(source: Any, choice: Mapping[str, Any], row: int, col: int) -> d
     state = sweepState(source, choice=choice)
     if "df" in data:
         return {"params": {}, "status": "", "values": {}, "error": None, "curves": []}
-    dims, grid, ds = list(data["dims"]), data["grid"], data["ds"]
+    grid, ds = data["grid"], data["ds"]
     x, y = state["x"], state["y"]
     params = {d: grid[d][i] for d, i in state["fixed"].items() if grid[d]}
     if x is not None and 0 <= col < len(grid[x]):

@@ -52,8 +52,8 @@ class CorruptFileWarning(UserWarning):
 def _better(a: Record, b: Record) -> bool:
     """Whether record ``a`` should replace ``b`` for the same point: ok beats error, then the newest."""
     if (a["status"] == "ok") != (b["status"] == "ok"):
-        return a["status"] == "ok"
-    return float(a.get("written", a.get("finished", 0.0))) >= float(b.get("written", b.get("finished", 0.0)))
+        return bool(a["status"] == "ok")
+    return float(a.get("written") or a.get("finished") or 0.0) >= float(b.get("written") or b.get("finished") or 0.0)
 
 
 def bestRecords(*sources: dict[str, Record]) -> dict[str, Record]:
@@ -139,7 +139,9 @@ class PointStore:
             the rest of storing a point (3 ms each on a busy disk).
     """
 
-    def __init__(self, dataName: str | os.PathLike[str], *, load: Loader, dump: Dumper, syncPoints: bool = False) -> None:
+    def __init__(
+        self, dataName: str | os.PathLike[str], *, load: Loader, dump: Dumper, syncPoints: bool = False
+    ) -> None:
         self.dataName = os.fspath(dataName)
         self.dir = Path(self.dataName + ".k1sweep")
         self.pointsDir = self.dir / "points"
@@ -163,7 +165,7 @@ class PointStore:
 
     @contextlib.contextmanager
     def _lock(self, exclusive: bool) -> Iterator[None]:
-        """flock on ``lock``: shared for readers, exclusive for consolidation (POSIX; no-op elsewhere)."""
+        """Flock on ``lock``: shared for readers, exclusive for consolidation (POSIX; no-op elsewhere)."""
         if not self.dir.exists():
             if not exclusive:
                 yield
@@ -273,7 +275,7 @@ class PointStore:
         return obj
 
     def _unlocked(self) -> tuple[Any, dict[str, Record], list[Path]]:
-        points, pointPaths = self._readDir(self.pointsDir)
+        points, _ = self._readDir(self.pointsDir)
         staged, stagedPaths = self._readDir(self.stagingDir)
         records = bestRecords(self._readErrors(), staged, points)
         return self._readConsolidated(), records, stagedPaths

@@ -66,7 +66,9 @@ def sweepSvg(state: Mapping[str, Any], *, cell: int = 36) -> str:
                 f"<title>{esc(str(tip))}</title></rect>"
             )
     for j, label in enumerate(xl):
-        parts.append(f'<text x="{left + j * cell + cell / 2 - 1}" y="{top - 6}" text-anchor="middle">{esc(label)}</text>')
+        parts.append(
+            f'<text x="{left + j * cell + cell / 2 - 1}" y="{top - 6}" text-anchor="middle">{esc(label)}</text>'
+        )
     for i, label in enumerate(yl):
         parts.append(f'<text x="{left - 6}" y="{top + i * cell + cell / 2 + 3}" text-anchor="end">{esc(label)}</text>')
     axes = f"{state['var'] or ''} over {state['x'] or '-'} (columns) × {state['y'] or '-'} (rows)"

@@ -45,7 +45,9 @@ class Sweep:
     """Points running through an executor; ``sink(record)`` stores each record as it completes.
 
     Counts (``counts``: done, failed, running, pending, total), ``eta`` and the ``feed`` make it live;
-    ``cancel()`` stops submitting new points (points already running finish and are stored).
+    ``cancel()`` stops submitting new points (points already running finish and are stored). "Running"
+    means handed to the executor: one point per worker for processes; a Dask cluster gets four per
+    thread, queued on the workers, so the scheduler's round trip does not idle them.
     A `Harvester`, `Sampler` or `cultivate` builds it; display it for the live sweep view.
 
     Args:
@@ -234,7 +236,7 @@ class Sweep:
             if callable(getattr(fut, "add_done_callback", None)):
                 fut.add_done_callback(lambda f, key=key: done.put((key, f)))
             else:  # pragma: no cover - futures without callbacks are polled
-                threading.Thread(target=lambda: (_poll(fut), done.put((key, fut))), daemon=True).start()
+                threading.Thread(target=_poll, args=(fut, key, done), daemon=True).start()
 
         def recover(e: BaseException, keys: list[str]) -> bool:
             """A broken pool of ours: start a new one and send its points again (each at most twice)."""
@@ -268,14 +270,14 @@ class Sweep:
             if not inFlight:
                 break
             try:
-                key, fut = done.get(timeout=0.2)
+                key, future = done.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if inFlight.get(key) is not fut:
+            if key not in inFlight or inFlight[key] is not future:
                 continue  # a cancelled or replaced future
             inFlight.pop(key)
             try:
-                record = fut.result()
+                record: Record = future.result()
             except concurrent.futures.CancelledError:
                 self._set(key, "pending")
                 continue
@@ -314,6 +316,7 @@ def _workerError(e: BaseException) -> str:
     return f"{type(e).__name__}: {e} (the worker running this point died or the executor failed)"
 
 
-def _poll(fut: Any) -> None:  # pragma: no cover
+def _poll(fut: Any, key: str, done: queue.Queue[tuple[str, Any]]) -> None:  # pragma: no cover
     while not fut.done():
         time.sleep(0.05)
+    done.put((key, fut))

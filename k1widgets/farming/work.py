@@ -108,9 +108,7 @@ def runPoint(
         record.update(status="error", result=None, error=f"{type(e).__name__}: {e}", traceback=tb)
     else:
         record.update(status="ok", result=result, error=None, traceback=None)
-    record.update(
-        finished=time.time(), duration=time.perf_counter() - t0, host=socket.gethostname(), pid=os.getpid()
-    )
+    record.update(finished=time.time(), duration=time.perf_counter() - t0, host=socket.gethostname(), pid=os.getpid())
     return record
 
 
@@ -125,7 +123,7 @@ def runPointPickled(
     digest = hashlib.blake2b(fnBytes, digest_size=16).hexdigest()
     fn = _FNS.get(digest)
     if fn is None:
-        import cloudpickle
+        import cloudpickle  # type: ignore[import-untyped, unused-ignore]
 
         fn = _FNS[digest] = cloudpickle.loads(fnBytes)
     return runPoint(fn, key, params, constants, varNames)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import bqplot
-import ipywidgets
+import bqplot  # type: ignore[import-untyped, unused-ignore]
+import ipywidgets  # type: ignore[import-untyped, unused-ignore]
 import numpy as np
 import traitlets
 
@@ -47,7 +47,7 @@ class SweepPanel(View):
     choice = traitlets.Dict().tag(sync=True)
 
 
-class SweepView(ipywidgets.VBox):
+class SweepView(ipywidgets.VBox):  # type: ignore[misc, unused-ignore]
     """Live view of a harvester, sampler or running sweep (what their ``widget()`` returns).
 
     Args:

@@ -90,8 +90,8 @@ def test_sweep_view_live_hover_click_cancel_and_reopen(page, artifacts):
     expect(again).to_be_visible(timeout=T)
     expect(again.locator(".k1w-sweep-done")).to_have_text(f"{done} done")
     expect(again.locator('.k1w-sweep-cell[data-status="f"]')).to_have_count(1)
-    assert again.locator(".k1w-sweep-cell").evaluate_all("cs => cs.map(c => c.dataset.status).join('')") == view.locator(
-        ".k1w-sweep-cell"
-    ).evaluate_all("cs => cs.map(c => c.dataset.status).join('')")
+    assert again.locator(".k1w-sweep-cell").evaluate_all(
+        "cs => cs.map(c => c.dataset.status).join('')"
+    ) == view.locator(".k1w-sweep-cell").evaluate_all("cs => cs.map(c => c.dataset.status).join('')")
     cell(pg, idx2).screenshot(path=str(artifacts / "reopened.png"))
     wait_kernel_idle(pg)
