@@ -90,6 +90,9 @@ class Submitter:
         self.executor = executor
         self.numWorkers = numWorkers
         self.workers = self._countWorkers()
+        # points handed over at once: one per worker, but a Dask cluster gets points queued on its workers,
+        # so the scheduler's round trip (10 ms, far more on a busy machine) never idles them
+        self.window = max(8 * self.workers, 32) if isDaskClient(self.executor) else self.workers
         self._fnBytes: bytes | None = None
 
     @staticmethod
@@ -113,11 +116,11 @@ class Submitter:
         ex = self.executor
         if ex is None:
             return 1
-        if isDaskClient(ex):  # points queued on the workers hide the scheduler's round trip (10 ms or more)
+        if isDaskClient(ex):
             try:
-                return 4 * max(1, int(sum(ex.nthreads().values())))
+                return max(1, int(sum(ex.nthreads().values())))
             except Exception:
-                return 8
+                return 2
         n = getattr(ex, "_max_workers", None)
         return int(n) if isinstance(n, int) and n > 0 else (os.cpu_count() or 2)
 

@@ -367,6 +367,9 @@ class PointStore:
         """Replaces the sweep's description (atomically; JSON, values it cannot encode as their repr)."""
         self._ensure()
         text = json.dumps(meta, indent=1, default=_jsonDefault).encode()
+        with contextlib.suppress(FileNotFoundError):
+            if self.metaPath.read_bytes() == text:
+                return  # unchanged: no write (a harvest rewrites it only when the grid grows)
         atomicWrite(self.metaPath, lambda f: f.write(text))
 
     def delete(self, backup: bool = False) -> None:

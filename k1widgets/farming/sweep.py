@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import queue
 import random
@@ -45,9 +46,9 @@ class Sweep:
     """Points running through an executor; ``sink(record)`` stores each record as it completes.
 
     Counts (``counts``: done, failed, running, pending, total), ``eta`` and the ``feed`` make it live;
-    ``cancel()`` stops submitting new points (points already running finish and are stored). "Running"
-    means handed to the executor: one point per worker for processes; a Dask cluster gets four per
-    thread, queued on the workers, so the scheduler's round trip does not idle them.
+    ``cancel()`` stops submitting new points (points already running finish and are stored). A Dask
+    cluster is handed more points than it has threads (they wait on its workers, see `Submitter`): the
+    first ones handed over count as running, one per thread, the others as pending until one ends.
     A `Harvester`, `Sampler` or `cultivate` builds it; display it for the live sweep view.
 
     Args:
@@ -118,7 +119,7 @@ class Sweep:
             "done": values.count("ok"),
             "failed": values.count("error"),
             "running": values.count("running"),
-            "pending": values.count("pending"),
+            "pending": values.count("pending") + values.count("queued"),
             "total": len(values),
         }
 
@@ -129,11 +130,11 @@ class Sweep:
             return 0.0
         with self._lock:
             durations = [float(r.get("duration", 0.0)) for r in self.records.values()]
-            left = sum(1 for s in self.status.values() if s in ("pending", "running"))
+            left = sum(1 for s in self.status.values() if s in ("pending", "queued", "running"))
         if not durations:
             return None
         if self.cancelled:
-            left = sum(1 for s in self.status.values() if s == "running")
+            left = sum(1 for s in self.status.values() if s in ("running", "queued"))
         return statistics.median(durations) * left / max(self.workers, 1)
 
     @property
@@ -210,7 +211,7 @@ class Sweep:
             self.finished = time.time()
             with self._lock:
                 for k, s in self.status.items():
-                    if s == "running":  # interrupted (KeyboardInterrupt): it did not finish
+                    if s in ("running", "queued"):  # interrupted (KeyboardInterrupt): it did not finish
                         self.status[k] = "pending"
             self._done.set()
             self.feed.flush()
@@ -228,11 +229,25 @@ class Sweep:
         inFlight: dict[str, Any] = {}
         attempts: dict[str, int] = {}
 
+        queued: collections.deque[str] = collections.deque()  # handed over, waiting for a worker
+
+        def promote() -> None:
+            """The oldest points handed over take the workers that are free (as Dask schedules them)."""
+            with self._lock:
+                running = sum(1 for s in self.status.values() if s == "running")
+                while queued and running < submitter.workers:
+                    k = queued.popleft()
+                    if self.status.get(k) == "queued":
+                        self.status[k] = "running"
+                        running += 1
+
         def submit(key: str, params: Mapping[str, Any]) -> None:
             fut = submitter.submit(self.fn, key, params, self.constants, self.varNames)
             inFlight[key] = fut
             attempts[key] = attempts.get(key, 0) + 1
-            self._set(key, "running")
+            queued.append(key)
+            self._set(key, "queued")
+            promote()
             if callable(getattr(fut, "add_done_callback", None)):
                 fut.add_done_callback(lambda f, key=key: done.put((key, f)))
             else:  # pragma: no cover - futures without callbacks are polled
@@ -253,7 +268,7 @@ class Sweep:
             return True
 
         while todo or inFlight:
-            while todo and not self.cancelled and len(inFlight) < submitter.workers:
+            while todo and not self.cancelled and len(inFlight) < submitter.window:
                 key, params = todo.pop()
                 try:
                     submit(key, params)
@@ -286,6 +301,7 @@ class Sweep:
                     continue
                 record = errorRecord(key, self.params[key], _workerError(e))
             self._finish(record)
+            promote()
 
     # ------------------------------------------------------------------ display
     def widget(self, **kwargs: Any) -> Any:
