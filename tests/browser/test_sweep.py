@@ -14,12 +14,17 @@ from .conftest import append_and_run, cell, lab_command, output, runPython, wait
 pytestmark = pytest.mark.browser
 
 SETUP = """\
-import time
+import pathlib, time
 import numpy as np
 from k1widgets import cultivate, Harvester
 
+GATE = pathlib.Path("release")  # the lr=1.0 points wait for it: the sweep is still going when Cancel is clicked
+
 def train(lr, hidden):
-    time.sleep(0.6)
+    time.sleep(0.3)
+    deadline = time.time() + 120
+    while lr == 1.0 and not GATE.exists() and time.time() < deadline:
+        time.sleep(0.05)
     if lr == 0.1 and hidden == 16:
         raise FloatingPointError("loss exploded to nan at epoch 3")
     curve = np.array([1.0, 0.6, 0.4, 0.3]) * lr * 10 / hidden
@@ -73,14 +78,17 @@ def test_sweep_view_live_hover_click_cancel_and_reopen(page, artifacts):
     expect(view.locator(".k1w-sweep-detail-values")).to_contain_text("loss:")
     expect(cell(pg, idx).locator(".k1w-sweep-curve")).to_be_visible(timeout=T)
 
-    # Cancel: nothing new is submitted; the point running finishes and is stored
+    # Cancel (while the first lr=1.0 point waits): nothing new is submitted; the running point finishes
+    expect(view.locator('.k1w-sweep-cell[data-status="r"]')).to_have_count(1, timeout=T)
     view.locator(".k1w-sweep-cancel").click()
+    expect(view.locator(".k1w-sweep-cancel")).to_have_text("Cancelling…")
+    out = runPython(pg, "GATE.touch()\nsweep.wait(60)\nprint('AFTER', sweep.cancelled, sweep.counts)", "AFTER")
+    assert "AFTER True {'done': 12, 'failed': 1, 'running': 0, 'pending': 3, 'total': 16}" in out
     expect(view.locator(".k1w-sweep-status")).to_have_text("cancelled", timeout=T)
-    assert _count(view, "pending") > 0
+    expect(view.locator(".k1w-sweep-pending")).to_have_text("3 pending")
     done = _count(view, "done")
+    assert done == 12
     cell(pg, idx).screenshot(path=str(artifacts / "cancelled.png"))
-    out = runPython(pg, "sweep.wait(30)\nprint('AFTER', sweep.cancelled, sweep.counts['pending'] > 0)", "AFTER")
-    assert "AFTER True True" in out
     pg.wait_for_timeout(1500)
     assert _count(view, "done") == done  # nothing ran after the cancel
 
