@@ -125,3 +125,15 @@ def test_dask_local_cluster_with_a_worker_killed_mid_sweep(tmp_path):
     assert marker.exists()
     assert ds["sq"].values.tolist() == [x * x for x in range(10)]
     assert Harvester(None, data_name=data).errors == {}
+
+
+def test_ray_adapter_runs_a_sweep(tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not a dependency; the adapter is tested where it is installed")
+    from k1widgets.farming import RayExecutor
+
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+    try:
+        ds = cultivate(lambda x: x + 1, var_names="y", combos={"x": [1, 2, 3]}, executor=RayExecutor(maxWorkers=2))
+        assert ds["y"].values.tolist() == [2, 3, 4]
+    finally:
+        ray.shutdown()
