@@ -244,3 +244,18 @@ def test_cultivate_runs_missing_points_and_never_prompts(tmp_path, calls):
         cultivate(foo, var_names="prod", combos={"x": [1]}, data_name=path, on_existing="ask")
     with pytest.raises(TypeError, match=r"gpus=0.*Dask or Ray"):
         cultivate(foo, var_names="prod", combos={"x": [1]}, gpus=0)
+
+
+def test_harvest_cases_sync_false_and_save_full_ds(tmp_path, calls):
+    path = str(tmp_path / "cases.pkl")
+    h = Harvester(makeFoo(calls), data_name=path)
+    h.harvest_cases([(1, 10), {"x": 2, "y": 20}])
+    assert h.full_ds["sum"].sel(x=2, y=20).item() == 22
+    h.harvest_combos({"x": [5], "y": [50]}, sync=False)  # in memory only, until save_full_ds
+    assert h.full_ds["sum"].sel(x=5, y=50).item() == 55
+    assert 5 not in Harvester(None, data_name=path).full_ds["x"].values.tolist()
+    h.save_full_ds()
+    on_disk = Harvester(None, data_name=path)
+    assert on_disk.full_ds["sum"].sel(x=5, y=50).item() == 55
+    assert on_disk.store.pending() == 0  # saving consolidated everything into the data file
+    assert on_disk.load_full_ds().identical(on_disk.full_ds)
