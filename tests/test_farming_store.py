@@ -258,3 +258,12 @@ def test_a_kill_at_any_step_of_consolidation_never_loses_a_point(tmp_path):
         check(data)
         assert pointFiles(data) == [] and not list((Path(str(data) + ".k1sweep") / "staging").iterdir())
     assert len({k for k, _ in trials}) >= 8  # the trials hit many different steps
+
+
+def test_point_keys_ignore_parameter_order_and_keep_types():
+    from k1widgets.farming import canonical, pointKey
+
+    assert pointKey({"x": 1, "y": 0.3}) == pointKey({"y": canonical(0.1 * 3), "x": 1})
+    keys = {pointKey({"x": v}) for v in (1, 1.0, True, "1")}
+    assert len(keys) == 4
+    assert all(k.replace("-", "").replace("=", "").replace("_", "").replace(".", "").isalnum() for k in keys)

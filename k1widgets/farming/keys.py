@@ -80,10 +80,11 @@ def _slugPart(value: Any) -> str:
 def pointKey(params: Mapping[str, Any]) -> str:
     """The file-name-safe key of a point: ``lr=0.01,hidden=8-<hash>`` (at most ~100 characters).
 
-    ``params`` must already be canonical (see `canonicalParams`). The hash covers every name, value
-    and type, in name order, so the order in which parameters are given does not matter.
+    ``params`` must already be canonical (see `canonicalParams`). Slug and hash take the names in
+    sorted order, so the order in which parameters are given does not matter; the hash covers every
+    name, value and type.
     """
     typed = json.dumps([[k, _typed(params[k])] for k in sorted(params)], separators=(",", ":"))
     digest = hashlib.blake2b(typed.encode(), digest_size=10).hexdigest()
-    slug = _SLUG_UNSAFE.sub("_", ",".join(f"{k}={_slugPart(v)}" for k, v in params.items()))[:80].strip("._")
+    slug = _SLUG_UNSAFE.sub("_", ",".join(f"{k}={_slugPart(params[k])}" for k in sorted(params)))[:80].strip("._")
     return f"{slug}-{digest}" if slug else digest
