@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from k1widgets import display
-from k1widgets.farming.dataset import buildDataset, canonicalCoords, mergeDatasets, presentMask, sortedValues
+from k1widgets.farming.dataset import buildDataset, canonicalCoords, mergeDatasets, sortedValues
+from k1widgets.farming.engines import dumper, loader, presentKeys, sameValue
 from k1widgets.farming.keys import canonical
 from k1widgets.farming.runner import Runner, combine, expandCases
 from k1widgets.farming.state import sweepState
@@ -24,40 +24,6 @@ __all__ = ["Harvester"]
 Record = dict[str, Any]
 CONSOLIDATE_AT = 512
 """A harvest consolidates the store when this many point files wait (amortised O(1) writes per point)."""
-
-
-def _loader(engine: str) -> Callable[[str], Any]:
-    def load(path: str) -> Any:
-        if engine == "pickle":
-            with open(path, "rb") as f:
-                obj = pickle.load(f)
-            if not isinstance(obj, xr.Dataset):
-                msg = f"expected a pickled xarray Dataset, found {type(obj).__name__}"
-                raise TypeError(msg)
-            return obj
-        return xr.load_dataset(path, engine=engine)
-
-    return load
-
-
-def _dumper(engine: str) -> Callable[[Any, IO[bytes]], None]:
-    def dump(ds: Any, f: IO[bytes]) -> None:
-        if engine == "pickle":
-            pickle.dump(ds, f, protocol=5)
-        else:
-            f.write(bytes(ds.to_netcdf(engine=engine)))
-
-    return dump
-
-
-def _sameValue(a: Any, b: Any) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return False
-    try:
-        return bool(np.array_equal(a, b, equal_nan=True))
-    except TypeError:
-        return bool(np.array_equal(a, b))
 
 
 class Harvester:
@@ -102,7 +68,7 @@ class Harvester:
         self.engine = engine
         self.consolidateAt = consolidateAt
         self.store: PointStore | MemoryStore = (
-            PointStore(data_name, load=_loader(engine), dump=_dumper(engine), syncPoints=syncPoints)
+            PointStore(data_name, load=loader(engine), dump=dumper(engine), syncPoints=syncPoints)
             if data_name
             else MemoryStore()
         )
@@ -209,7 +175,7 @@ class Harvester:
         failed = {k: r for k, r in records.items() if r["status"] == "error"}
         if not failed or consolidated is None:
             return failed
-        present = self._presentKeys(consolidated, {k: r["params"] for k, r in failed.items()})
+        present = presentKeys(consolidated, {k: r["params"] for k, r in failed.items()})
         return {k: r for k, r in failed.items() if k not in present}
 
     @property
@@ -318,27 +284,6 @@ class Harvester:
         self.feed.changed()
 
     # ------------------------------------------------------------------ harvesting
-    @staticmethod
-    def _presentKeys(ds: xr.Dataset | None, params: Mapping[str, Mapping[str, Any]]) -> set[str]:
-        """Keys of the points that hold data in ``ds`` (xyzpy's "already present")."""
-        if ds is None or not params:
-            return set()
-        dims = list(next(iter(params.values())))
-        mask = presentMask(ds, dims)
-        if mask is None:
-            return set()
-        index = {d: {canonical(v): i for i, v in enumerate(mask[d].values.tolist())} for d in dims}
-        values = mask.values
-        out = set()
-        for key, p in params.items():
-            try:
-                pos = tuple(index[d][p[d]] for d in dims)
-            except KeyError:
-                continue
-            if values[pos]:
-                out.add(key)
-        return out
-
     def _expandEllipsis(self, combos: Any) -> Any:
         items = list(combos.items()) if isinstance(combos, Mapping) else [tuple(kv) for kv in combos]
         if not any(v is Ellipsis for _, v in items):
@@ -451,7 +396,7 @@ class Harvester:
             self._updateMeta(dims, [p for _, p in points], dict(constants))
         consolidated, records = self._snapshot()
         okKeys = {k for k, r in records.items() if r["status"] == "ok"}
-        present = okKeys | self._presentKeys(consolidated, {k: p for k, p in points if k not in okKeys})
+        present = okKeys | presentKeys(consolidated, {k: p for k, p in points if k not in okKeys})
         if missingOnly:
             points = [(k, p) for k, p in points if k not in present]
         existing = self.full_ds if (present and overwrite is not True and not missingOnly) else None
@@ -461,7 +406,7 @@ class Harvester:
         def sink(record: Record) -> None:
             if record["status"] == "ok" and existing is not None and record["key"] in present:
                 old = existing.sel({d: record["params"][d] for d in existing.dims if d in record["params"]})
-                same = all(_sameValue(old[v].values, x) for v, x in record["result"].items() if v in old)
+                same = all(sameValue(old[v].values, x) for v, x in record["result"].items() if v in old)
                 if overwrite is False or not same:
                     if not same and overwrite is None:
                         conflicts[record["key"]] = record
