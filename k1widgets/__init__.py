@@ -22,6 +22,9 @@ from k1widgets.settings import Settings, settings
 
 __version__ = "0.1.0"
 
+# Sweeps import xarray and pandas: they load on first use of one of these names.
+_FARMING = ("Harvester", "Runner", "Sampler", "cultivate", "farming", "label")
+
 _VIEWS = {
     "PlotView": "k1widgets.widgets.plot",
     "ProgressView": "k1widgets.widgets.progress",
@@ -36,12 +39,15 @@ __all__ = [
     "CancelEpochException",
     "CancelRunException",
     "Domain",
+    "Harvester",
     "Learner",
     "ModuleSelector",
     "PlotView",
     "ProgressView",
     "Range",
     "RunHandle",
+    "Runner",
+    "Sampler",
     "SelectorSyntaxError",
     "Settings",
     "SettingsPanel",
@@ -49,15 +55,21 @@ __all__ = [
     "TreeView",
     "__version__",
     "callbacks",
+    "cultivate",
     "data",
+    "farming",
+    "label",
     "select",
     "settings",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """Loads the view classes lazily, so ``import k1widgets`` stays free of widget libraries."""
+    """Loads the views and the sweeps lazily: ``import k1widgets`` stays free of widget libraries and xarray."""
     if name in _VIEWS:
         return getattr(importlib.import_module(_VIEWS[name]), name)
+    if name in _FARMING:
+        farming = importlib.import_module("k1widgets.farming")
+        return farming if name == "farming" else getattr(farming, name)
     msg = f"module 'k1widgets' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -37,6 +37,9 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.progress.ProgressBar": "k1widgets.widgets.progress:ProgressView",
     "k1widgets.settings.core.Settings": "k1widgets.widgets.settings:SettingsPanel",
     "k1widgets.selector.tree.ModuleSelector": "k1widgets.widgets.tree:TreeView",
+    "k1widgets.farming.harvester.Harvester": "k1widgets.widgets.sweep:SweepView",
+    "k1widgets.farming.sampler.Sampler": "k1widgets.widgets.sweep:SweepView",
+    "k1widgets.farming.sweep.Sweep": "k1widgets.widgets.sweep:SweepView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 

@@ -38,3 +38,16 @@ def test_core_modules_do_not_import_widget_libraries():
 def test_probe_sees_widget_libraries_when_they_are_imported():
     # the probe itself works: importing a view does load them
     assert "anywidget" in importedWidgetLibraries(["k1widgets.widgets.progress"])
+
+
+def test_import_k1widgets_stays_light():
+    # sweeps need xarray and pandas (and Dask when asked for): none of them loads with `import k1widgets`
+    code = (
+        "import sys, k1widgets\n"
+        "print(sorted(m for m in ('xarray', 'pandas', 'dask', 'distributed') if m in sys.modules))\n"
+        "k1widgets.label\n"
+        "print(sorted(m for m in ('xarray', 'dask', 'distributed') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "['xarray']"  # the sweeps load on first use, still without Dask
