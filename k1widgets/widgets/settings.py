@@ -7,8 +7,7 @@ from typing import Any
 
 import traitlets
 
-from k1widgets.settings import Settings
-from k1widgets.settings import editSetting, resetSetting, settingsTree
+from k1widgets.settings import Settings, editSetting, resetSetting, settingsTree
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["SettingsPanel"]
