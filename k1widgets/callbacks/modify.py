@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,28 @@ import torch
 from k1widgets.callbacks.callback import Callback
 
 __all__ = ["Cpu", "Cuda", "DType", "DontTrain", "DontTrainValid", "ModifyBatch"]
+
+
+class _NotAPair:
+    """``l.yb`` while a batch that is not an ``(xb, yb)`` pair (a dict, a tensor) waits for a `ModifyBatch`."""
+
+    def __repr__(self) -> str:
+        return "<not a pair: split the batch with l.cbs.withModifyBatch(lambda b: (xb, yb))>"
+
+
+_NOT_A_PAIR = _NotAPair()
+
+
+def _takesOneArgument(f: Callable[..., Any]) -> bool:
+    """Whether ``f`` takes exactly one required positional argument (``lambda b: ...``)."""
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature: assume the seeds' f(xb, yb)
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    varArgs = any(p.kind is p.VAR_POSITIONAL for p in params)
+    return len(required) == 1 and not varArgs
 
 
 class DontTrainValid(Callback):
@@ -45,28 +68,55 @@ class DontTrain(Callback):
 
 
 class ModifyBatch(Callback):
-    """Transforms every batch before the forward pass: ``l.xb, l.yb = f(l.xb, l.yb)``."""
+    """Transforms every batch before the forward pass: ``l.xb, l.yb = f(l.xb, l.yb)``.
+
+    A function of one argument gets the whole batch as the data yielded it (a dict, a tensor, a
+    tuple) and returns the ``(xb, yb)`` pair; such a ModifyBatch runs first (order 8), before the
+    device and dtype callbacks, so what it returns is moved and converted as usual. For inference,
+    ``l(b)`` hands it ``b`` the same way.
+
+    Example:
+        >>> cb = ModifyBatch(lambda b: (b["x"], b["y"]))  # for dict batches, as Hugging Face datasets yield
+        >>> cb.wholeBatch, cb.order
+        (True, 8)
+    """
 
     order = 13
 
-    def __init__(self, f: Callable[[Any, Any], tuple[Any, Any]]) -> None:
+    def __init__(self, f: Callable[..., tuple[Any, Any]]) -> None:
         super().__init__()
         if not callable(f):
             msg = f"ModifyBatch takes a function f(xb, yb) -> (xb, yb), got {type(f).__name__}: {f!r:.80}."
             raise TypeError(msg)
         self.f = f
+        self.wholeBatch = _takesOneArgument(f)
+        if self.wholeBatch:
+            self.order = 8
 
     def startBatch(self) -> None:
         """Applies ``f`` to the batch."""
         l = self.learner
-        result = self.f(l.xb, l.yb)
+        if self.wholeBatch:
+            # a batch that is not a pair, or l(b) (inference: no yb), is handed over as it is
+            batch = l.xb if l.yb is _NOT_A_PAIR or l.yb is None else (l.xb, l.yb, *l.metab)
+            result = self.f(batch)
+        else:
+            result = self.f(l.xb, l.yb)
         if not (isinstance(result, tuple | list) and len(result) == 2):
-            msg = f"ModifyBatch's function must return a pair (xb, yb), got {type(result).__name__}."
+            msg = f"ModifyBatch's function must return a pair (xb, yb), got {_what(result)}."
             raise TypeError(msg)
         l.xb, l.yb = result
+        if self.wholeBatch:
+            l.metab = ()
 
     def _reprUse(self) -> str:
         return "- cb.f: the function applied to every (xb, yb)"
+
+
+def _what(x: Any) -> str:
+    if isinstance(x, tuple | list):
+        return f"a {type(x).__name__} of {len(x)} items"
+    return type(x).__name__
 
 
 class DType(Callback):
