@@ -68,13 +68,19 @@ class Learner:
     """Trains ``model`` on ``data`` with ``opt`` and ``lossF``, through callbacks ``cbs``.
 
     Example:
+        >>> from k1widgets.data import Data, FunctionDataset
         >>> l = Learner()
         >>> l.model = nn.Linear(1, 1)
-        >>> l.data = Data.fromDataset(FunctionDataset.identity, batchSize=64)
+        >>> l.data = Data.fromDataset(FunctionDataset.identity, batchSize=64)  # bfloat16 samples, as the seeds'
         >>> l.opt = torch.optim.Adam(l.model.parameters(), lr=1e-2)
         >>> l.lossF = lambda y, yb: ((y.squeeze() - yb) ** 2).mean()
-        >>> l.cbs.withModifyBatch(lambda x, y: (x[:, None], y))
-        >>> l.run(3)
+        >>> l.cbs.withModifyBatch(lambda x, y: (x[:, None], y)).withDType(torch.float32)  # doctest: +ELLIPSIS
+        Callbacks:
+        ...
+        >>> l.run(3)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Progress: ...
+        >>> l.status, len(l.Loss.epoch.train)
+        ('done', 3)
     """
 
     def __init__(self) -> None:
@@ -590,10 +596,14 @@ class Learner:
         """Shows how the network is doing. A convention: assign your own, as the seeds do.
 
         Example:
-            >>> def evaluate(self):
+            >>> from functools import partial
+            >>> def evaluate(self):  # in a notebook: plt.plot(torch.vstack(xbs), torch.vstack(ys))
             ...     xbs, ybs, ys = self.record(1, 3)
-            ...     plt.plot(torch.vstack(xbs), torch.vstack(ys))
+            ...     return torch.vstack(ys).shape
+            >>> l = Learner.sample()
             >>> l.evaluate = partial(evaluate, l)
+            >>> l.evaluate()
+            torch.Size([192, 1])
         """
         msg = "l.evaluate() is a convention you fill in: l.evaluate = partial(myEvaluate, l)."
         raise NotImplementedError(msg)

@@ -38,7 +38,11 @@ class ProgressView(View):
             this, so old cells stop updating); False keeps following later runs too (``widget()``).
 
     Example:
-        >>> view = l.ProgressBar.widget()     # a view to place in your own layout
+        >>> from k1widgets import Learner
+        >>> l = Learner.sample()
+        >>> view = l.ProgressBar.widget()  # a view to place in your own layout
+        >>> view.state["status"], view.state["epochs"]
+        ('idle', 0)
     """
 
     _esm = staticAsset("progress.js")
