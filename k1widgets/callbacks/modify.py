@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -120,7 +122,13 @@ def _what(x: Any) -> str:
 
 
 class DType(Callback):
-    """Converts the model (at the start of a run) and every floating-point batch to ``dtype``."""
+    """Converts the model (at the start of a run) and every floating-point batch to ``dtype``.
+
+    The optimizer's state (Adam's moments...) is converted with the model, so ``withDType`` may be
+    added after a run. Pure ``torch.float16`` training needs care (small updates and Adam's state
+    underflow: NaN within a few batches); it warns once and points at `Autocast`
+    (``l.cbs.withAutocast(dtype=torch.float16)``), which keeps float32 weights.
+    """
 
     def __init__(self, dtype: torch.dtype) -> None:
         super().__init__()
@@ -128,10 +136,20 @@ class DType(Callback):
             msg = f"DType takes a torch.dtype such as torch.float32, got {type(dtype).__name__}: {dtype!r}."
             raise TypeError(msg)
         self.dtype = dtype
+        if dtype is torch.float16 and not _warned.get("float16"):
+            _warned["float16"] = True
+            msg = (
+                "DType(torch.float16) trains in pure float16: small updates and optimizer state underflow "
+                "(Adam gives NaN within a few batches). For mixed precision, which keeps float32 weights, use "
+                "l.cbs.withAutocast(dtype=torch.float16) (with a GradScaler), or torch.bfloat16."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=_userStacklevel())
 
     def startRun(self) -> None:
-        """Converts the model's parameters."""
-        self.learner.model.to(self.dtype)  # type: ignore[union-attr]
+        """Converts the model's parameters and the optimizer's state."""
+        l = self.learner
+        l.model.to(self.dtype)  # type: ignore[union-attr]
+        _matchOptimizerState(l.opt)
 
     def startBatch(self) -> None:
         """Converts the batch."""
@@ -142,6 +160,40 @@ class DType(Callback):
             l.yb = l.yb.to(dtype)
 
 
+_warned: dict[str, bool] = {}  # warnings given once per process
+
+
+def _userStacklevel() -> int:
+    """The stacklevel of the first frame outside k1widgets, so a warning points at the user's code."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("k1widgets"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _matchOptimizerState(opt: Any) -> None:
+    """Moves the optimizer's state tensors to the device and dtype of their parameter (the model was moved).
+
+    What ``Optimizer.load_state_dict`` does: floating-point state follows its parameter's dtype and
+    device, other tensors its device; the ``step`` counters stay as they are.
+    """
+    state = getattr(opt, "state", None)
+    if not state:
+        return
+    for param, values in state.items():
+        if not isinstance(param, torch.Tensor) or not isinstance(values, dict):
+            continue
+        for key, value in list(values.items()):
+            if key == "step" or not isinstance(value, torch.Tensor):
+                continue
+            if value.is_floating_point() and param.is_floating_point():
+                if value.dtype != param.dtype or value.device != param.device:
+                    values[key] = value.to(device=param.device, dtype=param.dtype)
+            elif value.device != param.device:
+                values[key] = value.to(device=param.device)
+
+
 class _Device(Callback):
     order = 9  # before DType and ModifyBatch, so they work on the device already
 
@@ -150,8 +202,10 @@ class _Device(Callback):
         self.device = torch.device(device)
 
     def startRun(self) -> None:
-        """Moves the model."""
-        self.learner.model.to(self.device)  # type: ignore[union-attr]
+        """Moves the model and the optimizer's state."""
+        l = self.learner
+        l.model.to(self.device)  # type: ignore[union-attr]
+        _matchOptimizerState(l.opt)
 
     def startBatch(self) -> None:
         """Moves the batch (non-blocking where the source is pinned)."""
