@@ -50,6 +50,27 @@ def _className(cls: type) -> str:
     return cls.__name__
 
 
+_MAIN_OPTIONS = ("lr", "momentum", "betas", "eps", "weight_decay")
+
+
+def _optimizerText(opt: Any) -> str:
+    """The optimizer's class and, per parameter group, its learning rate first (torch's repr puts it last)."""
+    groups = getattr(opt, "param_groups", None)
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        return _limitLines(repr(opt))
+    lines = [type(opt).__name__]
+    for i, group in enumerate(groups[:5]):
+        main = [k for k in _MAIN_OPTIONS if k in group]
+        others = [k for k in group if k != "params" and k not in main]
+        text = ", ".join(f"{k}={group[k]!r}" for k in main)
+        if others:
+            text += f" (+{len(others)} more options)"
+        lines.append(f"group {i}: {text}")
+    if len(groups) > 5:
+        lines.append(f"... and {len(groups) - 5} more groups")
+    return "\n".join(lines)
+
+
 def _indent(s: str, n: int = 4) -> str:
     return "\n".join(" " * n + line for line in s.splitlines())
 
@@ -718,7 +739,7 @@ class Learner:
         if self._model is not None:
             parts.append("l.model:\n" + _indent(_limitLines(repr(self._model))))
         if self._opt is not None:
-            parts.append("l.opt:\n" + _indent(_limitLines(repr(self._opt))))
+            parts.append("l.opt:\n" + _indent(_optimizerText(self._opt)))
         parts.append("l.cbs:\n" + _indent(_limitLines(repr(self.cbs).split("\n\nUse...")[0])))
         return "\n".join(parts) + "\n" + _LEARNER_HELP
 
