@@ -54,21 +54,27 @@ _MAIN_OPTIONS = ("lr", "momentum", "betas", "eps", "weight_decay")
 
 
 def _optimizerText(opt: Any) -> str:
-    """The optimizer's class and, per parameter group, its learning rate first (torch's repr puts it last)."""
-    groups = getattr(opt, "param_groups", None)
-    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
-        return _limitLines(repr(opt))
-    lines = [type(opt).__name__]
-    for i, group in enumerate(groups[:5]):
-        main = [k for k in _MAIN_OPTIONS if k in group]
-        others = [k for k in group if k != "params" and k not in main]
-        text = ", ".join(f"{k}={group[k]!r}" for k in main)
-        if others:
-            text += f" (+{len(others)} more options)"
-        lines.append(f"group {i}: {text}")
-    if len(groups) > 5:
-        lines.append(f"... and {len(groups) - 5} more groups")
-    return "\n".join(lines)
+    """Torch's optimizer repr with the main options (``lr`` first) at the top of each parameter group.
+
+    torch lists a group's options alphabetically, so the 10-line cut of the learner's repr hid ``lr``.
+    """
+    out: list[str] = []
+    group: list[str] = []
+
+    def flush() -> None:
+        rank = {k: i for i, k in enumerate(_MAIN_OPTIONS)}
+        key = lambda line: rank.get(line.strip().split(":", 1)[0], len(rank))  # noqa: E731
+        out.extend(sorted(group, key=key))  # stable: the other options keep torch's order
+        group.clear()
+
+    for line in repr(opt).splitlines():
+        if line.startswith("    ") and ": " in line:
+            group.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return _limitLines("\n".join(out))
 
 
 def _indent(s: str, n: int = 4) -> str:
@@ -125,7 +131,11 @@ class Learner:
         self._loopThread: int | None = None  # the thread running the loop, while it runs
         self.status = "idle"
         self.epoch = self.epochs = self.batch = self.batches = 0
-        self.xb = self.yb = self.y = self.lossG = self.loss = None
+        self.xb: Any = None
+        self.yb: Any = None
+        self.y: Any = None
+        self.lossG: Any = None  # the loss with its graph; callbacks may change it at endLoss
+        self.loss: Any = None
         self.metab: tuple[Any, ...] = ()
         self.progress = 0.0
 

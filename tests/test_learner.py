@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import re
 import signal
 import subprocess
 import sys
@@ -522,6 +521,11 @@ def test_repr_shows_the_optimizers_learning_rate():
     l = makeLearner(lr=3e-3)
     text = repr(l)
     opt = text.split("l.opt:\n")[1].splitlines()
-    assert opt[0] == "    Adam"
-    expected = r"    group 0: lr=0\.003, betas=\(0\.9, 0\.999\), eps=1e-08, weight_decay=0 \(\+\d+ more options\)"
-    assert re.fullmatch(expected, opt[1]), opt[1]
+    assert opt[:6] == [
+        "    Adam (",
+        "    Parameter Group 0",
+        "        lr: 0.003",
+        "        betas: (0.9, 0.999)",
+        "        eps: 1e-08",
+        "        weight_decay: 0",
+    ]

@@ -97,7 +97,7 @@ class ModifyBatch(Callback):
 
     def startBatch(self) -> None:
         """Applies ``f`` to the batch."""
-        l = self.learner
+        l: Any = self.learner
         if self.wholeBatch:
             # a batch that is not a pair, or l(b) (inference: no yb), is handed over as it is
             batch = l.xb if l.yb is _NOT_A_PAIR or l.yb is None else (l.xb, l.yb, *l.metab)
@@ -147,13 +147,14 @@ class DType(Callback):
 
     def startRun(self) -> None:
         """Converts the model's parameters and the optimizer's state."""
-        l = self.learner
-        l.model.to(self.dtype)  # type: ignore[union-attr]
+        l: Any = self.learner
+        l.model.to(self.dtype)
         _matchOptimizerState(l.opt)
 
     def startBatch(self) -> None:
         """Converts the batch."""
-        l, dtype = self.learner, self.dtype
+        l: Any = self.learner
+        dtype = self.dtype
         if isinstance(l.xb, torch.Tensor) and l.xb.dtype != dtype and l.xb.is_floating_point():
             l.xb = l.xb.to(dtype)
         if isinstance(l.yb, torch.Tensor) and l.yb.dtype != dtype and l.yb.is_floating_point():
@@ -203,8 +204,8 @@ class _Device(Callback):
 
     def startRun(self) -> None:
         """Moves the model and the optimizer's state."""
-        l = self.learner
-        l.model.to(self.device)  # type: ignore[union-attr]
+        l: Any = self.learner
+        l.model.to(self.device)
         _matchOptimizerState(l.opt)
 
     def startBatch(self) -> None:

@@ -71,7 +71,7 @@ class Autocast(Callback):
         """Opens the autocast region around the forward pass and the loss."""
         self._close()
         region = torch.autocast(self.deviceType, dtype=self.dtype)
-        region.__enter__()
+        region.__enter__()  # type: ignore[no-untyped-call]  # torch.autocast is not annotated
         self._region = region
 
     def endLoss(self) -> None:

@@ -54,7 +54,8 @@ class ProgressBar(Callback):
     def startRun(self) -> None:
         """Starts the clock and shows the view."""
         self._resetRun()
-        lossCb = self.learner.cbs._byName.get("Loss")
+        learner: Any = self.learner
+        lossCb = learner.cbs._byName.get("Loss")
         if lossCb is not None:  # the line shows this run's losses, never the previous run's
             self._lossStart = (len(lossCb.train), len(lossCb.valid))
         self.learner.progress = 0.0
@@ -122,7 +123,8 @@ class ProgressBar(Callback):
 
     def _lastLosses(self) -> tuple[float | None, float | None]:
         """This run's latest (train, valid) batch losses; None where it recorded none yet, NaN stays NaN."""
-        lossCb = self.learner.cbs._byName.get("Loss")
+        learner: Any = self.learner
+        lossCb = learner.cbs._byName.get("Loss")
         if lossCb is None:
             return None, None
         out: list[float | None] = []
