@@ -346,3 +346,17 @@ def test_the_progress_line_never_shows_the_previous_runs_loss(learner):
 def test_explosion_limit_must_be_positive(limit):
     with pytest.raises(ValueError, match="CancelOnExplosion's limit must be a number > 0"):
         CancelOnExplosion(limit)
+
+
+def test_modify_batch_tells_whole_batch_functions_from_pair_functions():
+    from k1widgets.callbacks import ModifyBatch
+
+    def pair(xb, yb=None):
+        return xb, yb
+
+    def whole(b):
+        return b[0], b[1]
+
+    assert ModifyBatch(whole).wholeBatch and ModifyBatch(lambda b: b).order == 8
+    assert not ModifyBatch(pair).wholeBatch and not ModifyBatch(lambda x, y: (x, y)).wholeBatch
+    assert not ModifyBatch(lambda *a: a).wholeBatch and ModifyBatch(pair).order == 13

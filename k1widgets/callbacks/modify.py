@@ -26,15 +26,14 @@ _NOT_A_PAIR = _NotAPair()
 
 
 def _takesOneArgument(f: Callable[..., Any]) -> bool:
-    """Whether ``f`` takes exactly one required positional argument (``lambda b: ...``)."""
+    """Whether ``f`` takes exactly one positional argument (``lambda b: ...``); ``f(xb, yb=None)`` takes two."""
     try:
         params = inspect.signature(f).parameters.values()
     except (TypeError, ValueError):  # some builtins have no signature: assume the seeds' f(xb, yb)
         return False
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    required = [p for p in positional if p.default is p.empty]
     varArgs = any(p.kind is p.VAR_POSITIONAL for p in params)
-    return len(required) == 1 and not varArgs
+    return len(positional) == 1 and positional[0].default is positional[0].empty and not varArgs
 
 
 class DontTrainValid(Callback):
