@@ -13,8 +13,9 @@ export function fmtTime(s) {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-/** @param {number | null | undefined} x */
-function fmtLoss(x) {
+/** @param {number | string | null | undefined} x a loss; Python sends NaN and infinities as text */
+export function fmtLoss(x) {
+  if (typeof x === "string") return x;
   return x == null || !Number.isFinite(x) ? "-" : x.toPrecision(4);
 }
 

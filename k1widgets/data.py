@@ -134,13 +134,23 @@ class Data:
         trainFraction: float = 0.8,
         shuffle: bool = False,
     ) -> Data:
-        """Splits a dataset: the first ``trainFraction`` of its batches train, the rest validate.
+        """Splits a dataset by its samples: the first ``trainFraction`` of them train, the rest validate.
+
+        The split falls on a batch boundary (the training share is rounded up to whole batches).
 
         Args:
-            dataset: a `FunctionDataset`, a ``TensorDataset`` or any map-style dataset.
+            dataset: a `FunctionDataset`, a ``TensorDataset``, a tuple of equally long tensors, or any
+                map-style dataset of samples (``len`` and ``[i]``, e.g. a list of ``(x, y)`` pairs).
+                Not a loader that yields batches already: use ``Data(trainLoader, validLoader)`` for those.
             batchSize: samples per batch.
             trainFraction: share of the batches used for training (rounded up), in (0, 1].
             shuffle: reshuffle the training samples every epoch.
+
+        Example:
+            >>> samples = [(torch.tensor([float(i)]), torch.tensor(float(i))) for i in range(1000)]
+            >>> data = Data.fromDataset(samples, batchSize=64)
+            >>> data.train.nSamples, data.valid.nSamples
+            (832, 168)
         """
         if not 0 < trainFraction <= 1:
             msg = f"trainFraction must be in (0, 1], got {trainFraction!r}."
@@ -148,12 +158,19 @@ class Data:
         if isinstance(batchSize, bool) or not isinstance(batchSize, int) or batchSize < 1:
             msg = f"batchSize must be a whole number >= 1, got {batchSize!r}."
             raise ValueError(msg)
-        source = getattr(dataset, "tensors", None) or dataset
-        try:
-            n = len(source[0]) if isinstance(source, tuple | list) else len(source)
-        except TypeError:
-            msg = f"Data.fromDataset needs a dataset with a length, got {type(dataset).__name__}."
-            raise TypeError(msg) from None
+        _refuseBatched(dataset)
+        source: Any = _columns(getattr(dataset, "tensors", None)) or _columns(dataset)
+        if source is not None:
+            n = len(source[0])
+        else:
+            if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+                msg = (
+                    f"Data.fromDataset needs a dataset with a length and [i] (map-style), got "
+                    f"{type(dataset).__name__}. For an iterable of batches use Data(trainBatches, validBatches)."
+                )
+                raise TypeError(msg)
+            n = len(dataset)
+            source = _Samples(dataset)  # a list of samples is samples, even a list of tensors
         split = min(math.ceil(math.ceil(n / batchSize) * trainFraction) * batchSize, n)
         return Data(
             DataLoader(source, batchSize, shuffle=shuffle, stop=split),
@@ -162,6 +179,42 @@ class Data:
 
     def __repr__(self) -> str:
         return "`Data` object, just a shell containing 2 `DataLoader`s: `.train` and `.valid`"
+
+
+def _columns(x: Any) -> tuple[torch.Tensor, ...] | None:
+    """``x`` as columns of samples (a tuple of equally long tensors, as ``TensorDataset.tensors``), else None."""
+    if isinstance(x, tuple) and x and all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in x):
+        return x
+    return None
+
+
+def _refuseBatched(dataset: Any) -> None:
+    """Loaders yield batches, not samples: splitting them by length would give the whole loader to both sides."""
+    import torch.utils.data
+
+    torchLoader = isinstance(dataset, torch.utils.data.DataLoader)
+    if torchLoader or isinstance(dataset, DataLoader | Data):
+        kind = "a torch DataLoader" if torchLoader else f"a {type(dataset).__name__}"
+        msg = (
+            f"Data.fromDataset takes a dataset of samples, got {kind}, which yields batches already. "
+            "Use your loaders as they are: l.data = Data(trainDL, validDL)"
+        )
+        if torchLoader:
+            msg += ", or split the samples: Data.fromDataset(dl.dataset, batchSize=64)"
+        raise TypeError(msg + ".")
+
+
+class _Samples:
+    """A map-style dataset seen only through ``len`` and ``[i]`` (so a list of tensors is not taken for columns)."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.dataset[i]
 
 
 def _isTensorPair(x: Any) -> bool:

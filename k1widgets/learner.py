@@ -21,6 +21,7 @@ from torch import nn
 
 from k1widgets.background import RunHandle
 from k1widgets.callbacks.callback import Callbacks
+from k1widgets.callbacks.modify import _NOT_A_PAIR
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelException, CancelRunException
 from k1widgets.live import CommandQueue, Feed
 from k1widgets.persist.atomic import atomicWrite
@@ -37,6 +38,43 @@ class LearnerNotReadyError(RuntimeError):
 
 class LearnerLoadError(RuntimeError):
     """A saved learner file could not be read."""
+
+
+def _className(cls: type) -> str:
+    """How users spell a class: ``nn.CrossEntropyLoss``, ``torch.optim.Adam``, else its bare name."""
+    module = cls.__module__
+    if module.startswith("torch.nn."):
+        return f"nn.{cls.__name__}"
+    if module.startswith("torch.optim."):
+        return f"torch.optim.{cls.__name__}"
+    return cls.__name__
+
+
+_MAIN_OPTIONS = ("lr", "momentum", "betas", "eps", "weight_decay")
+
+
+def _optimizerText(opt: Any) -> str:
+    """Torch's optimizer repr with the main options (``lr`` first) at the top of each parameter group.
+
+    torch lists a group's options alphabetically, so the 10-line cut of the learner's repr hid ``lr``.
+    """
+    out: list[str] = []
+    group: list[str] = []
+
+    def flush() -> None:
+        rank = {k: i for i, k in enumerate(_MAIN_OPTIONS)}
+        key = lambda line: rank.get(line.strip().split(":", 1)[0], len(rank))  # noqa: E731
+        out.extend(sorted(group, key=key))  # stable: the other options keep torch's order
+        group.clear()
+
+    for line in repr(opt).splitlines():
+        if line.startswith("    ") and ": " in line:
+            group.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return _limitLines("\n".join(out))
 
 
 def _indent(s: str, n: int = 4) -> str:
@@ -57,13 +95,19 @@ class Learner:
     """Trains ``model`` on ``data`` with ``opt`` and ``lossF``, through callbacks ``cbs``.
 
     Example:
+        >>> from k1widgets.data import Data, FunctionDataset
         >>> l = Learner()
         >>> l.model = nn.Linear(1, 1)
-        >>> l.data = Data.fromDataset(FunctionDataset.identity, batchSize=64)
+        >>> l.data = Data.fromDataset(FunctionDataset.identity, batchSize=64)  # bfloat16 samples, as the seeds'
         >>> l.opt = torch.optim.Adam(l.model.parameters(), lr=1e-2)
         >>> l.lossF = lambda y, yb: ((y.squeeze() - yb) ** 2).mean()
-        >>> l.cbs.withModifyBatch(lambda x, y: (x[:, None], y))
-        >>> l.run(3)
+        >>> l.cbs.withModifyBatch(lambda x, y: (x[:, None], y)).withDType(torch.float32)  # doctest: +ELLIPSIS
+        Callbacks:
+        ...
+        >>> l.run(3)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Progress: ...
+        >>> l.status, len(l.Loss.epoch.train)
+        ('done', 3)
     """
 
     def __init__(self) -> None:
@@ -84,9 +128,14 @@ class Learner:
         self._commands = CommandQueue()
         self._paused = False
         self._running = False
+        self._loopThread: int | None = None  # the thread running the loop, while it runs
         self.status = "idle"
         self.epoch = self.epochs = self.batch = self.batches = 0
-        self.xb = self.yb = self.y = self.lossG = self.loss = None
+        self.xb: Any = None
+        self.yb: Any = None
+        self.y: Any = None
+        self.lossG: Any = None  # the loss with its graph; callbacks may change it at endLoss
+        self.loss: Any = None
         self.metab: tuple[Any, ...] = ()
         self.progress = 0.0
 
@@ -103,6 +152,13 @@ class Learner:
 
     @model.setter
     def model(self, model: nn.Module) -> None:
+        self._refuseWhileRunning("model")
+        if isinstance(model, type):
+            name = _className(model)
+            msg = (
+                f"l.model must be a torch.nn.Module instance, got the class {name}. Did you mean l.model = {name}(...)?"
+            )
+            raise TypeError(msg)
         if model is not None and not isinstance(model, nn.Module):
             msg = f"l.model must be a torch.nn.Module, got {type(model).__name__}: {model!r:.80}."
             raise TypeError(msg)
@@ -117,8 +173,17 @@ class Learner:
     def data(self, data: Any) -> None:
         from k1widgets.data import Data
 
+        self._refuseWhileRunning("data")
         if data is None or isinstance(data, Data):
             self._data = data
+        elif isinstance(data, list | tuple) and len(data) == 2 and any(isinstance(d, torch.Tensor) for d in data):
+            shapes = ", ".join(str(tuple(d.shape)) if isinstance(d, torch.Tensor) else type(d).__name__ for d in data)
+            msg = (
+                f"l.data takes [train, valid] loaders of batches, got a pair of tensors ({shapes}), which would be "
+                "iterated row by row. To batch and split inputs X and targets Y: "
+                "l.data = Data.fromDataset(TensorDataset(X, Y), batchSize=64)."
+            )
+            raise TypeError(msg)
         elif isinstance(data, list | tuple) and len(data) == 2:
             self._data = Data(data[0], data[1])
         elif hasattr(data, "train") and hasattr(data, "valid"):
@@ -126,7 +191,8 @@ class Learner:
         else:
             msg = (
                 f"l.data must be a k1widgets.data.Data or a [train, valid] pair of iterables, got "
-                f"{type(data).__name__}. Example: l.data = Data.fromDataset(dataset, batchSize=64)."
+                f"{type(data).__name__}. Example: l.data = Data.fromDataset(dataset, batchSize=64), "
+                "or l.data = Data(trainLoader, validLoader) for loaders you already have."
             )
             raise TypeError(msg)
 
@@ -137,6 +203,14 @@ class Learner:
 
     @opt.setter
     def opt(self, opt: torch.optim.Optimizer) -> None:
+        self._refuseWhileRunning("opt")
+        if isinstance(opt, type):
+            name = _className(opt)
+            msg = (
+                f"l.opt must be an optimizer instance, got the class {name}. "
+                f"Did you mean l.opt = {name}(l.model.parameters(), lr=1e-3)?"
+            )
+            raise TypeError(msg)
         if opt is not None and not (hasattr(opt, "step") and hasattr(opt, "zero_grad")):
             msg = f"l.opt must be an optimizer with step() and zero_grad(), got {type(opt).__name__}."
             raise TypeError(msg)
@@ -149,10 +223,26 @@ class Learner:
 
     @lossF.setter
     def lossF(self, f: Any) -> None:
+        self._refuseWhileRunning("lossF")
+        if isinstance(f, type):
+            name = _className(f)
+            msg = (
+                f"l.lossF must be a loss function or a loss module instance, got the class {name}. "
+                f"Did you mean {name}()?"
+            )
+            raise TypeError(msg)
         if f is not None and not callable(f):
             msg = f"l.lossF must be callable as lossF(y, yb), got {type(f).__name__}: {f!r:.80}."
             raise TypeError(msg)
         self._lossF = f
+
+    def _refuseWhileRunning(self, name: str) -> None:
+        if self.__dict__.get("_running"):
+            msg = (
+                f"l.{name} cannot be replaced while the learner runs: the loop keeps using the one it started "
+                "with. Wait for the run to end (h.wait()) or cancel it (l.cancel()) first."
+            )
+            raise RuntimeError(msg)
 
     @property
     def cbs(self) -> Callbacks:
@@ -266,8 +356,11 @@ class Learner:
 
         cbs = self.cbs
         self.epochs, self.epoch, self.batch = epochs, 0, 0
-        self._commands.drain()  # stale commands from an earlier run do not apply
+        for cmd, arg in self._commands.drain():  # stale controls from an earlier run do not apply,
+            if cmd == "infer":  # but l(xb) calls waiting for this run are served at its first batch
+                self._commands.put(cmd, arg)
         self._paused = False
+        self._loopThread = threading.get_ident()
         self.status = "running"
         endRunReached = False
         with cbs.context():
@@ -293,6 +386,7 @@ class Learner:
                     self._cleanUpAfter(e)
                 raise
             finally:
+                self._loopThread = None
                 if self.status == "running":
                     self.status = "done"
                 self.feed.flush()
@@ -322,18 +416,18 @@ class Learner:
                 batch += 1
             if not cbs("startValidBatches"):
                 model.eval()
-                with torch.no_grad():
-                    for item in valid:
-                        self.batch = batch
-                        self._runBatch(item, False)
-                        batch += 1
-                model.train()
+                try:
+                    with torch.no_grad():
+                        for item in valid:
+                            self.batch = batch
+                            self._runBatch(item, False)
+                            batch += 1
+                finally:
+                    model.train()  # on every way out: done, cancelled, an error, Ctrl-C
         except CancelEpochException as e:
-            model.train()
             cbs("cancelEpoch")
             self._announce(e)
         except CancelRunException:
-            model.train()
             cbs("cancelEpoch")
             cbs("endEpoch")
             self.feed.flush()
@@ -343,16 +437,18 @@ class Learner:
 
     def _runBatch(self, item: Any, training: bool) -> None:
         fire = self.cbs.fire
+        unpaired = False
         try:
             if self._commands:
                 self._applyCommands()
-            if len(item) == 2:
+            if type(item) is tuple and len(item) == 2:
                 (self.xb, self.yb), self.metab = item, ()
             else:
-                self.xb, self.yb, *metab = item
-                self.metab = tuple(metab)
+                unpaired = self._unpack(item)
             self.loss = None
             fire("startBatch")
+            if unpaired and self.yb is _NOT_A_PAIR:
+                raise TypeError(_notAPairMessage(item))
             fire("startPass")
             self.y = self._model(self.xb)  # type: ignore[misc]
             fire("endPass")
@@ -362,7 +458,7 @@ class Learner:
             fire("endLoss")
             if training:
                 if not fire("startBackward"):
-                    lossG.backward()
+                    self.lossG.backward()  # as the endLoss callbacks left it (scaled, regularised...)
                 if not fire("startStep"):
                     self._opt.step()  # type: ignore[union-attr]
                 if not fire("startZeroGrad"):
@@ -376,6 +472,19 @@ class Learner:
             raise
         fire("endBatch")
         self.feed.changed()
+
+    def _unpack(self, item: Any) -> bool:
+        """Sets ``xb, yb, metab`` from a batch that is not a plain pair; True if it is not a sequence at all.
+
+        A batch that is no tuple or list (a dict, a bare tensor) becomes ``l.xb`` with ``l.yb`` unset, so a
+        ``ModifyBatch`` can turn it into a pair; if nothing does, the batch fails with a clear error.
+        """
+        if isinstance(item, tuple | list) and len(item) >= 2:
+            self.xb, self.yb, *metab = item
+            self.metab = tuple(metab)
+            return False
+        self.xb, self.yb, self.metab = item, _NOT_A_PAIR, ()
+        return True
 
     def _announce(self, e: CancelException) -> None:
         if e.silent:
@@ -405,8 +514,10 @@ class Learner:
     def _applyCommands(self) -> None:
         while True:
             commands = self._commands.drain()
-            for cmd, arg in commands:
-                if cmd == "pause":
+            for i, (cmd, arg) in enumerate(commands):
+                if cmd == "infer":
+                    self._serve(arg)
+                elif cmd == "pause":
                     self._paused = True
                     self.status = "paused"
                 elif cmd == "resume":
@@ -415,6 +526,12 @@ class Learner:
                 elif cmd == "cancel":
                     self._paused = False
                     self.status = "running"
+                    for later in commands[i + 1 :]:  # inference callers get their answer; controls wait
+                        if later[0] == "infer":
+                            self._serve(later[1])
+                        else:
+                            self._commands.put(*later)
+                    self.feed.flush()
                     scope, message = arg
                     raise _CANCELS[scope](message)
             if commands:
@@ -427,6 +544,11 @@ class Learner:
     def __call__(self, xb: Any, yb: Any = None) -> Any:
         """Runs one batch through the model in eval mode, without training or printing.
 
+        During a run (a background one, or from a widget's thread) the call waits for the next batch
+        boundary, where the loop computes it between two training batches and hands the result back:
+        the run's model mode, batches and recorded losses are untouched. A callback of the run may
+        call it too (it runs at once, on the loop's thread).
+
         Args:
             xb: x batch. Callbacks that prepare batches (``ModifyBatch``, ``DType``...) still apply.
             yb: y batch. If given, returns ``(y, loss)`` with ``loss`` a float, else ``y``.
@@ -437,7 +559,13 @@ class Learner:
         if yb is not None and self._lossF is None:
             msg = "l(xb, yb) computes a loss, so it needs l.lossF = ... first (or call l(xb) alone)."
             raise LearnerNotReadyError(msg)
+        if self._running and threading.get_ident() != self._loopThread:
+            return self._inferBetweenBatches(xb, yb)
+        return self._infer(xb, yb)
+
+    def _infer(self, xb: Any, yb: Any) -> Any:
         model, cbs = self._model, self.cbs
+        assert model is not None  # checked by __call__
         wasTraining = model.training
         saved = (self.xb, self.yb, self.y, self.metab)
         try:
@@ -455,6 +583,31 @@ class Learner:
         finally:
             model.train(wasTraining)
             self.xb, self.yb, self.y, self.metab = saved
+
+    def _inferBetweenBatches(self, xb: Any, yb: Any) -> Any:
+        """Queues ``l(xb)`` for the running loop and waits for its answer."""
+        request = _Inference(xb, yb)
+        self._commands.put("infer", request)
+        while not request.done.wait(0.05):
+            if not self._running and request.claim():  # the run ended before its next batch
+                return self(xb, yb)
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def _serve(self, request: _Inference) -> None:
+        """Computes a queued ``l(xb)`` at a batch boundary, on the loop's thread."""
+        if not request.claim():
+            return
+        try:
+            request.result = self._infer(request.xb, request.yb)
+        except Exception as e:  # the caller gets the error; the run goes on
+            request.error = e
+        except BaseException:
+            request.error = RuntimeError("The run was interrupted while it computed l(xb); call it again.")
+            raise
+        finally:
+            request.done.set()
 
     def record(self, epochs: int = 1, batches: int | None = None) -> Any:
         """Runs without training and returns what went through the model: ``(xbs, ybs, ys)``.
@@ -475,10 +628,14 @@ class Learner:
         """Shows how the network is doing. A convention: assign your own, as the seeds do.
 
         Example:
-            >>> def evaluate(self):
+            >>> from functools import partial
+            >>> def evaluate(self):  # in a notebook: plt.plot(torch.vstack(xbs), torch.vstack(ys))
             ...     xbs, ybs, ys = self.record(1, 3)
-            ...     plt.plot(torch.vstack(xbs), torch.vstack(ys))
+            ...     return torch.vstack(ys).shape
+            >>> l = Learner.sample()
             >>> l.evaluate = partial(evaluate, l)
+            >>> l.evaluate()
+            torch.Size([192, 1])
         """
         msg = "l.evaluate() is a convention you fill in: l.evaluate = partial(myEvaluate, l)."
         raise NotImplementedError(msg)
@@ -593,7 +750,7 @@ class Learner:
         if self._model is not None:
             parts.append("l.model:\n" + _indent(_limitLines(repr(self._model))))
         if self._opt is not None:
-            parts.append("l.opt:\n" + _indent(_limitLines(repr(self._opt))))
+            parts.append("l.opt:\n" + _indent(_optimizerText(self._opt)))
         parts.append("l.cbs:\n" + _indent(_limitLines(repr(self.cbs).split("\n\nUse...")[0])))
         return "\n".join(parts) + "\n" + _LEARNER_HELP
 
@@ -625,6 +782,51 @@ _LEARNER_HELP = """Use...
 - l.run(epochs): to run the network
 - l.run(epochs, background=True): to train in a worker thread (returns a handle)
 - l.Loss: to get a specific callback, this case "Loss\""""
+
+
+class _Inference:
+    """An ``l(xb)`` call waiting for the running loop; the loop or the caller claims it, never both."""
+
+    def __init__(self, xb: Any, yb: Any) -> None:
+        self.xb, self.yb = xb, yb
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._claimed = False
+
+    def claim(self) -> bool:
+        """True for the first caller only."""
+        with self._lock:
+            claimed, self._claimed = self._claimed, True
+        return not claimed
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, torch.Tensor):
+        return f"a Tensor of shape {tuple(item.shape)}"
+    if isinstance(item, dict):
+        return f"a dict with keys {list(item)[:8]}"
+    if isinstance(item, tuple | list):
+        return f"a {type(item).__name__} of {len(item)} item{'s' if len(item) != 1 else ''}"
+    return f"a {type(item).__name__}"
+
+
+def _notAPairMessage(item: Any) -> str:
+    if isinstance(item, dict):
+        keys = [k for k in item if isinstance(k, str)]
+        targets = [k for k in keys if k.lower() in ("y", "label", "labels", "target", "targets")]
+        y = targets[0] if targets else (keys[1] if len(keys) > 1 else "y")
+        x = next((k for k in keys if k != y), "x")
+        fix = f"l.cbs.withModifyBatch(lambda b: (b[{x!r}], b[{y!r}]))"
+    elif isinstance(item, torch.Tensor):
+        fix = "l.cbs.withModifyBatch(lambda b: (b[:, :-1], b[:, -1])) (or lambda b: (b, b) for an autoencoder)"
+    else:
+        fix = 'l.cbs.withModifyBatch(lambda b: (b["x"], b["y"]))'
+    return (
+        f"The data gave a batch that is not an (xb, yb) pair: {_describe(item)}. The learner needs the model's "
+        f"input and the loss's target of every batch; say how to get them from a whole batch b: {fix}."
+    )
 
 
 def _mseSqueeze(y: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:

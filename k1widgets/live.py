@@ -207,6 +207,16 @@ class Feed:
             self._last, self._pending = time.perf_counter(), None
         self._notify()
 
+    def __repr__(self) -> str:
+        n = len(self._subs)
+        interval = self.interval
+        rate = f"at most {1 / interval:g} notifications a second" if interval else "unthrottled"
+        source = "" if self._hz is not None else " (settings.live.hz)"
+        return f"""Feed: {n} subscriber{"" if n == 1 else "s"}, {rate}{source}, {self.sent} sent so far. Use...
+- feed.subscribe(fn): to call fn() after changes (returns a handle: .remove() unsubscribes)
+- feed.changed(): to announce a change (throttled, the last one is never lost)
+- feed.flush(): to notify subscribers now"""
+
     def _notify(self) -> None:
         for sub in self._subs:  # the list is replaced, never mutated, so iterating is thread-safe
             sub.fn()

@@ -325,3 +325,60 @@ def test_user_callback_classes_do_not_get_shortcuts():
 
     with pytest.raises(AttributeError, match="withMine"):
         Callbacks().withMine  # noqa: B018
+
+
+# ---------------------------------------------------------------- NaN losses and explosions (issue 10)
+def nanLearner():
+    """A learner whose loss is NaN from the first batch: 8 training batches, fewer than CancelOnExplosion's 50."""
+    l = makeLearner()
+    l.lossF = lambda y, yb: ((y.squeeze() - yb) ** 2).mean() * float("nan")
+    l.cbs.ProgressBar.stream = io.StringIO()
+    return l
+
+
+def test_a_short_run_with_nan_weights_is_cancelled_at_the_end_of_its_epoch(capsys):
+    l = nanLearner()
+    l.run(3)
+    assert l.status == "cancelled"
+    assert "Run cancelled: Explosion detected!" in capsys.readouterr().out
+    assert len(l.Loss.epoch.train) == 1, "stopped after the first epoch"
+
+
+def test_nan_losses_are_shown_as_nan_in_the_progress_line():
+    l = nanLearner()
+    l.cbs.remove("CancelOnExplosion")
+    l.run(1)
+    assert l.status == "done"
+    assert l.ProgressBar.line().endswith("loss: nan")
+    assert math.isnan(l.ProgressBar.state()["trainLoss"])
+    assert "loss: nan" in l.ProgressBar.stream.getvalue()
+
+
+def test_the_progress_line_never_shows_the_previous_runs_loss(learner):
+    learner.run(1)
+    seen = []
+    learner.cbs.append(Callback().withCheckpoint("startRun", lambda cb: seen.append(cb.learner.ProgressBar.line())))
+    learner.cbs.ProgressBar.stream = io.StringIO()
+    learner.run(1)
+    assert "loss" not in seen[0]
+    assert learner.ProgressBar.state()["trainLoss"] == learner.Loss.train[-1]
+
+
+@pytest.mark.parametrize("limit", [-1, 0, float("nan"), "big", True])
+def test_explosion_limit_must_be_positive(limit):
+    with pytest.raises(ValueError, match="CancelOnExplosion's limit must be a number > 0"):
+        CancelOnExplosion(limit)
+
+
+def test_modify_batch_tells_whole_batch_functions_from_pair_functions():
+    from k1widgets.callbacks import ModifyBatch
+
+    def pair(xb, yb=None):
+        return xb, yb
+
+    def whole(b):
+        return b[0], b[1]
+
+    assert ModifyBatch(whole).wholeBatch and ModifyBatch(lambda b: b).order == 8
+    assert not ModifyBatch(pair).wholeBatch and not ModifyBatch(lambda x, y: (x, y)).wholeBatch
+    assert not ModifyBatch(lambda *a: a).wholeBatch and ModifyBatch(pair).order == 13

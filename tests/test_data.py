@@ -71,3 +71,35 @@ def test_errors():
         DataLoader(5)
     with pytest.raises(ValueError, match="grid is empty"):
         FunctionDataset(torch.exp, 1, 0)
+
+
+def test_a_list_of_samples_splits_by_its_number_of_samples():
+    samples = [(torch.tensor([float(i)]), torch.tensor(float(i))) for i in range(1000)]
+    data = Data.fromDataset(samples, batchSize=64)
+    assert (data.train.nSamples, data.valid.nSamples) == (832, 168)
+    xb, yb = next(iter(data.valid))
+    assert xb.shape == (64, 1) and yb[0] == 832.0
+    unlabeled = [torch.full((3,), float(i)) for i in range(100)]  # samples, not two columns
+    data = Data.fromDataset(unlabeled, batchSize=10)
+    assert (data.train.nSamples, data.valid.nSamples) == (80, 20)
+    assert next(iter(data.train)).shape == (10, 3)
+
+
+def test_tensor_columns_and_tensor_datasets_split_alike():
+    x = torch.arange(100.0)
+    for ds in ((x, x * 2), torch.utils.data.TensorDataset(x, x * 2)):
+        data = Data.fromDataset(ds, batchSize=10)
+        assert (data.train.nSamples, data.valid.nSamples) == (80, 20)
+
+
+def test_an_already_batched_loader_is_refused_with_the_fix():
+    x = torch.arange(100.0)
+    dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x), batch_size=10)
+    with pytest.raises(TypeError, match=r"a torch DataLoader, which yields batches already.*Data\(trainDL, validDL\)"):
+        Data.fromDataset(dl, batchSize=10)
+    with pytest.raises(TypeError, match=r"Data\.fromDataset\(dl\.dataset, batchSize=64\)"):
+        Data.fromDataset(dl)
+    with pytest.raises(TypeError, match="got a DataLoader"):
+        Data.fromDataset(DataLoader((x, x)))
+    with pytest.raises(TypeError, match=r"needs a dataset with a length and \[i\]"):
+        Data.fromDataset(iter([(x, x)]))

@@ -426,3 +426,106 @@ def test_an_end_run_that_raises_is_not_run_twice(learner):
         learner.run(1)
     assert calls == ["endRun"]
     assert learner.status == "error"
+
+
+# ---------------------------------------------------------------- reliability (issue 10)
+def test_backward_uses_the_loss_as_end_loss_callbacks_left_it(learner):
+    learner.opt = torch.optim.SGD(learner.model.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in learner.model.parameters()]
+
+    def zero(cb):
+        cb.learner.lossG = cb.learner.lossG * 0.0  # e.g. loss scaling; an L2 term works the same way
+
+    learner.cbs.append(Callback().withCheckpoint("endLoss", zero))
+    learner.run(1)
+    assert all(torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))
+    assert learner.Loss.train[0] > 0, "the recorded loss is the loss function's, before the callbacks"
+
+
+@pytest.mark.parametrize("exc", [ValueError, KeyboardInterrupt])
+def test_model_goes_back_to_train_mode_after_an_error_during_validation(learner, exc):
+    def bad(cb):
+        if not cb.learner.model.training:
+            raise exc("during validation")
+
+    learner.cbs.append(Callback().withCheckpoint("endPass", bad))
+    with pytest.raises(exc):
+        learner.run(1)
+    assert learner.model.training
+    assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize(
+    ("attr", "value", "match"),
+    [
+        ("opt", torch.optim.Adam, r"got the class torch\.optim\.Adam\. Did you mean l\.opt = torch\.optim\.Adam\("),
+        ("lossF", torch.nn.CrossEntropyLoss, r"class nn\.CrossEntropyLoss\. Did you mean nn\.CrossEntropyLoss\(\)\?"),
+        ("model", torch.nn.Linear, r"got the class nn\.Linear\. Did you mean l\.model = nn\.Linear\(\.\.\.\)\?"),
+        ("data", (torch.zeros(10, 3), torch.zeros(10)), r"Data\.fromDataset\(TensorDataset\(X, Y\), batchSize=64\)"),
+        ("data", [torch.zeros(10, 3), torch.zeros(10)], r"a pair of tensors \(\(10, 3\), \(10,\)\)"),
+    ],
+)
+def test_setters_refuse_classes_and_raw_tensors_with_the_fix(attr, value, match):
+    l = k1lib.Learner()
+    with pytest.raises(TypeError, match=match):
+        setattr(l, attr, value)
+    assert getattr(l, attr) is None
+
+
+def test_dict_batches_get_a_clear_error_at_the_first_batch_and_whole_batch_modify_fixes_them():
+    from k1widgets.data import Data
+
+    x = torch.linspace(-2, 2, 256)
+    batches = [{"x": x[i : i + 64, None], "label": torch.exp(x[i : i + 64])} for i in range(0, 256, 64)]
+    l = makeLearner()
+    l.cbs.remove("ModifyBatch")
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.data = Data(batches[:3], batches[3:])
+    with pytest.raises(TypeError, match=r"not an \(xb, yb\) pair: a dict with keys \['x', 'label'\]") as info:
+        l.run(1)
+    assert "l.cbs.withModifyBatch(lambda b: (b['x'], b['label']))" in str(info.value)
+    assert l.status == "error" and l.Loss.train.tolist() == []
+    l.cbs.withModifyBatch(lambda b: (b["x"], b["label"]))
+    l.run(2)
+    assert l.status == "done" and len(l.Loss.train) == 6
+    assert l({"x": torch.zeros(5, 1), "label": torch.zeros(5)}).shape == (5, 1), "l(b) takes a whole batch too"
+
+
+def test_bare_tensor_batches_name_their_shape():
+    from k1widgets.data import Data
+
+    l = makeLearner()
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.data = Data([torch.zeros(64, 2)], [])
+    with pytest.raises(TypeError, match=r"a Tensor of shape \(64, 2\).*withModifyBatch\(lambda b: \(b\[:, :-1\]"):
+        l.run(1)
+    l.cbs.remove("ModifyBatch")
+    l.cbs.withModifyBatch(lambda b: (b[:, :1], b[:, 1]))
+    l.run(1)
+    assert len(l.Loss.train) == 1
+
+
+def test_lists_and_longer_tuples_still_unpack(learner):
+    from k1widgets.data import Data
+
+    x = torch.linspace(-1, 1, 64)
+    learner.data = Data([[x, torch.exp(x)]], [(x, torch.exp(x), torch.arange(64))])
+    metabs = []
+    learner.cbs.append(Callback().withCheckpoint("endBatch", lambda cb: metabs.append(len(cb.learner.metab))))
+    learner.cbs.ProgressBar.stream = io.StringIO()
+    learner.run(1)
+    assert metabs == [0, 1]
+
+
+def test_repr_shows_the_optimizers_learning_rate():
+    l = makeLearner(lr=3e-3)
+    text = repr(l)
+    opt = text.split("l.opt:\n")[1].splitlines()
+    assert opt[:6] == [
+        "    Adam (",
+        "    Parameter Group 0",
+        "        lr: 0.003",
+        "        betas: (0.9, 0.999)",
+        "        eps: 1e-08",
+        "        weight_decay: 0",
+    ]

@@ -81,3 +81,14 @@ def test_command_queue_is_fifo_and_drains():
     q.put("cancel", ("run", "x"))
     assert q and q.drain() == [("pause", None), ("cancel", ("run", "x"))]
     assert q.drain() == []
+
+
+def test_feed_repr_says_what_it_is_and_how_to_use_it():
+    feed = Feed(hz=4)
+    sub = feed.subscribe(lambda: None)
+    feed.flush()
+    text = repr(feed)
+    assert text.startswith("Feed: 1 subscriber, at most 4 notifications a second, 1 sent so far. Use...")
+    assert "- feed.subscribe(fn)" in text
+    sub.remove()
+    assert "(settings.live.hz)" in repr(Feed())

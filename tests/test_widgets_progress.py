@@ -220,3 +220,14 @@ def test_a_learner_with_a_view_still_saves(tmp_path):
     loaded = pickle.loads((tmp_path / "run.pth").read_bytes())
     assert loaded.ProgressBar.view is None
     torch.testing.assert_close(loaded.model.state_dict(), l.model.state_dict())
+
+
+def test_a_nan_loss_reaches_the_view_as_nan():
+    l = quiet(makeLearner())
+    l.lossF = lambda y, yb: ((y.squeeze() - yb) ** 2).mean() * float("nan")
+    l.cbs.remove("CancelOnExplosion")
+    view = ProgressView(l.ProgressBar)
+    l.run(1)
+    assert view.state["trainLoss"] == "NaN" and view.state["validLoss"] == "NaN"
+    assert _jsonSafe({"trainLoss": math.inf, "remaining": math.nan}) == {"trainLoss": "Infinity", "remaining": None}
+    view.close()

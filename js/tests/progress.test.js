@@ -1,7 +1,7 @@
 // Unit tests of the progress view's render() with a fake anywidget model in happy-dom.
 import { describe, expect, it, vi } from "vitest";
 import { fakeModel } from "./fakeModel.js";
-import widget, { fmtTime } from "../progress.js";
+import widget, { fmtLoss, fmtTime } from "../progress.js";
 
 const running = {
   progress: 0.25,
@@ -41,6 +41,13 @@ describe("progress view", () => {
     expect(q("loss").textContent).toBe("loss 0.1235 train, - valid");
     expect(q("status").textContent).toBe("running");
     expect(q("cancel-run").disabled).toBe(false);
+  });
+
+  it("shows a NaN loss as NaN, not as a missing one", async () => {
+    const { q } = await setup({ ...running, trainLoss: "NaN", validLoss: "Infinity" });
+    expect(q("loss").textContent).toBe("loss NaN train, Infinity valid");
+    expect(fmtLoss(null)).toBe("-");
+    expect(fmtLoss(0.5)).toBe("0.5000");
   });
 
   it("updates when the model changes", async () => {

@@ -6,11 +6,13 @@ from k1widgets.callbacks.callback import CHECKPOINTS, Callback, Callbacks, Timin
 from k1widgets.callbacks.guards import BatchLimit, CancelOnExplosion, CancelOnLowLoss, EpochLimit, TimeLimit
 from k1widgets.callbacks.loss import Loss
 from k1widgets.callbacks.modify import Cpu, Cuda, DontTrain, DontTrainValid, DType, ModifyBatch
+from k1widgets.callbacks.precision import Autocast
 from k1widgets.callbacks.progress import ProgressBar
 from k1widgets.callbacks.recorder import Recorder
 
 __all__ = [
     "CHECKPOINTS",
+    "Autocast",
     "BatchLimit",
     "Callback",
     "Callbacks",

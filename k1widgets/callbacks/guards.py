@@ -76,8 +76,13 @@ class CancelOnLowLoss(Callback):
 class CancelOnExplosion(Callback):
     """Ends the run when any parameter's magnitude exceeds ``limit`` or becomes NaN/inf, or the loss does.
 
-    Checks every ``every`` training batches (50 by default) with one fused reduction over all
-    parameters and one read from the device, instead of two syncs per parameter per batch.
+    Checks every ``every`` training batches (50 by default) and at the end of every epoch that
+    trained, so short runs are checked too, with one fused reduction over all parameters and one
+    read from the device, instead of two syncs per parameter per batch.
+
+    Args:
+        limit: the largest parameter magnitude allowed, a number > 0.
+        every: check every this many training batches.
     """
 
     order = 25
@@ -88,8 +93,11 @@ class CancelOnExplosion(Callback):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             msg = f"CancelOnExplosion's `every` must be a whole number >= 1, got {every!r}."
             raise ValueError(msg)
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
+            msg = f"CancelOnExplosion's limit must be a number > 0 (the largest magnitude allowed), got {limit!r}."
+            raise ValueError(msg)
         self.limit, self.every = float(limit), every
-        self._n = 0
+        self._n = self._checked = 0
 
     def startRun(self) -> None:
         """Collects the parameters once per run, grouped so each group reduces in one stack."""
@@ -98,7 +106,7 @@ class CancelOnExplosion(Callback):
             if p.numel():
                 groups.setdefault((p.dtype, p.device), []).append(p)
         self._groups = list(groups.values())
-        self._n = 0
+        self._n = self._checked = 0
 
     def endBatch(self) -> None:
         """Every ``every`` training batches: one fused check."""
@@ -108,7 +116,14 @@ class CancelOnExplosion(Callback):
         self._n += 1
         if self._n % self.every:
             return
+        self._checked = self._n
         self.check()
+
+    def endEpoch(self) -> None:
+        """Checks once more if the epoch trained since the last check (runs shorter than ``every``)."""
+        if self._n != self._checked:
+            self._checked = self._n
+            self.check()
 
     def check(self) -> None:
         """Runs the check now; raises `CancelRunException` on an explosion."""

@@ -54,6 +54,7 @@ class ProgressBar(Callback):
         self._lastWrite = 0.0
         self._done = 0
         self._cancelled = self._ended = False
+        self._lossStart = (0, 0)  # the Loss callback's lengths when this run started
         self.elapsed = 0.0
         self.message = ""  # "Run cancelled: ..." once a run is cancelled
 
@@ -61,6 +62,10 @@ class ProgressBar(Callback):
     def startRun(self) -> None:
         """Starts the clock and shows the view."""
         self._resetRun()
+        learner: Any = self.learner
+        lossCb = learner.cbs._byName.get("Loss")
+        if lossCb is not None:  # the line shows this run's losses, never the previous run's
+            self._lossStart = (len(lossCb.train), len(lossCb.valid))
         self.learner.progress = 0.0
         self.view = display.show(self, runOnly=True)
 
@@ -96,7 +101,11 @@ class ProgressBar(Callback):
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
-        """A snapshot for views: progress, epoch, batch, times, throughput, last losses, status."""
+        """A snapshot for views: progress, epoch, batch, times, throughput, last losses, status.
+
+        ``trainLoss`` and ``validLoss`` are the run's latest recorded batch losses (NaN when the loss
+        is NaN), or None before the run recorded any.
+        """
         l = self.learner
         if self._ended or not self._t0:  # finished, or never started
             elapsed = self.elapsed
@@ -104,8 +113,7 @@ class ProgressBar(Callback):
             elapsed = time.perf_counter() - self._t0
         progress = float(l.progress or 0.0)
         remaining = elapsed / progress * (1 - progress) if progress > 0 else math.nan
-        lossCb = l.cbs._byName.get("Loss")
-        train, valid = lossCb.last if lossCb is not None else (math.nan, math.nan)
+        train, valid = self._lastLosses()
         return {
             "progress": progress,
             "epoch": int(l.epoch),
@@ -120,6 +128,18 @@ class ProgressBar(Callback):
             "status": l.status,
             "message": self.message,
         }
+
+    def _lastLosses(self) -> tuple[float | None, float | None]:
+        """This run's latest (train, valid) batch losses; None where it recorded none yet, NaN stays NaN."""
+        learner: Any = self.learner
+        lossCb = learner.cbs._byName.get("Loss")
+        if lossCb is None:
+            return None, None
+        out: list[float | None] = []
+        for series, start in zip((lossCb.train, lossCb.valid), self._lossStart, strict=True):
+            values = series.values
+            out.append(float(values[-1]) if len(values) > start else None)
+        return out[0], out[1]
 
     def line(self) -> str:
         """The text form: ``Progress:  20%, epoch:  1/10, batch: 152/157, elapsed:    1.2s ...``."""
@@ -136,7 +156,7 @@ class ProgressBar(Callback):
             parts.append(f"remaining: {_fmtTime(s['remaining']):>6}")
         if math.isfinite(s["throughput"]):
             parts.append(f"{s['throughput']:.0f} batches/s")
-        if math.isfinite(s["trainLoss"]):
+        if s["trainLoss"] is not None:  # a NaN or infinite loss shows as nan / inf, never hidden
             parts.append(f"loss: {s['trainLoss']:.4g}")
         return "\r" + ", ".join(parts)
 

@@ -50,6 +50,9 @@ class Recorder(Callback):
         if l is None:
             msg = "Recorder.record() needs the recorder to be in a learner's callbacks (l.cbs.withRecorder())."
             raise RuntimeError(msg)
+        if l._running:  # before suspending anything: the running loop shares these callbacks
+            msg = "The learner is already running; record after that run ends (h.wait()) or cancel it (l.cancel())."
+            raise RuntimeError(msg)
         self.xbs, self.ybs, self.metabs, self.ys = [], [], [], []
         with l.cbs.context(), l.cbs.suspendEval(), torch.no_grad():
             l.cbs.append(DontTrain(), "_dontTrain")

@@ -28,7 +28,11 @@ def atomicWrite(path: str | os.PathLike[str], writeF: Callable[[IO[bytes]], obje
         Whatever ``writeF`` raises; the target is then untouched and the temporary file removed.
 
     Example:
+        >>> import torch
+        >>> model = torch.nn.Linear(2, 1)
         >>> atomicWrite("model.pt", lambda f: torch.save(model.state_dict(), f))
+        >>> sorted(torch.load("model.pt"))
+        ['bias', 'weight']
     """
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."

@@ -342,18 +342,26 @@ def _close(a: Any, b: Any) -> bool:
 class Domain:
     """A set of real numbers: a sorted union of disjoint half-open intervals ``[start, stop)``.
 
-    Example::
-
-        inf = float("inf")
-        Domain([5, 7.5], [2, 3])          # [2, 3) U [5, 7.5)
-        Domain([2, 3.2], [3, 8])          # [2, 8): overlaps (and touching intervals) merge
-        -Domain([2, 3])                   # [-inf, 2) U [3, inf): the complement in R
-        -Domain([-inf, 3])                # [3, inf)
-        Domain.fromInts(2, 3, 6)          # [2, 4) U [6, 7)
-        Domain([2, 3]) + Domain([4, 5])   # union: [2, 3) U [4, 5)
-        Domain([2, 3]) & Domain([2.5, 5]) # intersection: [2.5, 3)
-        Domain([0, 10]) - Domain([2, 3])  # set difference: [0, 2) U [3, 10)
-        2 in Domain([2, 3])               # True; 3 in Domain([2, 3]) is False
+    Example:
+        >>> inf = float("inf")
+        >>> print(Domain([5, 7.5], [2, 3]))
+        Domain: [2, 3) U [5, 7.5)
+        >>> print(Domain([2, 3.2], [3, 8]))  # overlaps (and touching intervals) merge
+        Domain: [2, 8)
+        >>> print(-Domain([2, 3]))  # the complement in R
+        Domain: [-inf, 2) U [3, inf)
+        >>> print(-Domain([-inf, 3]))
+        Domain: [3, inf)
+        >>> print(Domain.fromInts(2, 3, 6))
+        Domain: [2, 4) U [6, 7)
+        >>> print(Domain([2, 3]) + Domain([4, 5]))  # union
+        Domain: [2, 3) U [4, 5)
+        >>> print(Domain([2, 3]) & Domain([2.5, 5]))  # intersection
+        Domain: [2.5, 3)
+        >>> print(Domain([0, 10]) - Domain([2, 3]))  # set difference
+        Domain: [0, 2) U [3, 10)
+        >>> 2 in Domain([2, 3]), 3 in Domain([2, 3])
+        (True, False)
 
     Args:
         ranges: anything `Range` accepts, each one interval; reversed ones are fixed, empty ones dropped.

@@ -7,7 +7,8 @@ Grammar (one rule per statement; statements are split by newlines or ``;``)::
 
     statement := selector ("," selector)* [":" props]
     selector  := compound (combinator compound)*
-    compound  := ClassName | "#" name | "*"        (type(module).__name__, the attribute name, anything)
+    compound  := ClassName | "#" name | "*"        (type(module).__name__, the attribute name, anything;
+                                                     class names are Python identifiers, non-ASCII too)
     combinator:= " " (descendant, any depth) | ">" (direct child)
     props     := prop (("," | " ") prop)*           (a statement without props gets the prop "all")
 
@@ -27,8 +28,6 @@ __all__ = ["DEFAULT_PROP", "Rule", "SelectorSyntaxError", "parse"]
 DEFAULT_PROP = "all"
 """The prop of a statement written without ``: props``; every node that has it has every prop."""
 
-_CLASS_START = re.compile(r"[A-Za-z_]")
-_CLASS_CHARS = re.compile(r"[A-Za-z0-9_]*")
 _NAME_CHARS = re.compile(r"[^\s>,:;#*.+~\[\]()]*")
 _DIGITS = re.compile(r"[0-9]+")
 _GRAMMAR = "a class name (Linear), a module name (#bulk) or *"
@@ -212,8 +211,10 @@ def _readCompound(s: str, pos: int, fail: Callable[[str, int], NoReturn]) -> tup
             msg = "'.' is not part of a name: select one level at a time, e.g. '#bulk > #2' for bulk.2"
             fail(msg, end)
         return s[pos:end], end
-    if _CLASS_START.match(ch):
-        end = _CLASS_CHARS.match(s, pos + 1).end()  # type: ignore[union-attr]
+    if ch.isidentifier():  # class names are Python identifiers: Ébloc and Größe too
+        end = pos + 1
+        while end < len(s) and ("_" + s[end]).isidentifier():
+            end += 1
         if end < len(s) and s[end] == ".":
             msg = "'.' is not part of a class name: write the bare class name, e.g. 'Linear' for nn.Linear"
             fail(msg, end)

@@ -347,13 +347,12 @@ class ModuleSelector:
     def __repr__(self) -> str:
         rec, s, i = self._s.rec, self._s, self._i
         base = int(rec.depth[i])
-        lines = ["ModuleSelector:"]
+        rows = []
         for j in range(i, int(rec.end[i])):
-            leaf = not rec.children[j]
-            props = ", ".join(s.props(j))
             indent = "    " * (int(rec.depth[j]) - base)
-            lines.append(f"{indent}{rec.names[j]}: {rec.classes[j]}{' ' * 21}{props}{'    ' if leaf else ''}")
-        return "\n".join(lines)
+            rows.append((f"{indent}{rec.names[j]}: {rec.classes[j]}", ", ".join(s.props(j))))
+        width = max(len(head) for head, _ in rows)  # the props line up in one column
+        return "\n".join(["ModuleSelector:", *(f"{head.ljust(width)}    {props}".rstrip() for head, props in rows)])
 
     def _repr_html_(self) -> str:
         import html

@@ -10,11 +10,11 @@ from __future__ import annotations
 from k1widgets.settings.core import Settings, settingsTree
 from k1widgets.settings.defaults import settings
 from k1widgets.settings.form import editSetting, resetSetting
-from k1widgets.settings.values import SettingsEnvError, SettingsValueError, UnknownSettingError
+from k1widgets.settings.values import SettingsEnvWarning, SettingsValueError, UnknownSettingError
 
 __all__ = [
     "Settings",
-    "SettingsEnvError",
+    "SettingsEnvWarning",
     "SettingsValueError",
     "UnknownSettingError",
     "editSetting",

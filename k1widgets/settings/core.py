@@ -5,6 +5,12 @@ carry docs, a change callback, a "sensitive" flag (shown as ``<redacted>``), an 
 that overrides its default, and a list of allowed choices. Settings nest, print as an aligned table,
 and change temporarily inside ``with s.context(...)``.
 
+Keys are defined by ``Settings(k=v)``, by `Settings.add` or, for a group, by assigning a new
+`Settings`; assigning an unknown key is refused (a typo never creates a key). One set of rules holds
+for every way a value comes in (``s.k = v``, a panel's edit, the environment): the type of the value
+the key was defined with (bool, int, float, str; a group stays a group), its ``choices``, and its
+``cb`` validator. A bad environment value only warns (`SettingsEnvWarning`) and keeps the default.
+
 Reading a setting is a plain attribute read (values live in the instance ``__dict__``), so the
 training loop can read settings on every batch for free. Writes take one module-wide lock, so edits
 that arrive from a widget on a comm thread are applied atomically with their callbacks while a run
@@ -21,7 +27,9 @@ The rooms beside this one: `values` (the errors, value checks, environment varia
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
@@ -29,18 +37,22 @@ from k1widgets import display
 from k1widgets.live import Feed
 from k1widgets.settings.text import REDACTED, _alignedText, _closeHint, _htmlTable, _limitChars, _oneLine, _valueText
 from k1widgets.settings.values import (
-    SettingsEnvError,
+    SettingsEnvWarning,
     SettingsValueError,
     UnknownSettingError,
+    _checkKind,
     _choiceMessage,
-    _envValue,
-    _isNumber,
+    _coerceText,
+    _envReason,
+    _envWarning,
+    _kindOf,
+    _parseEnv,
     _same,
 )
 
 __all__ = [
     "Settings",
-    "SettingsEnvError",
+    "SettingsEnvWarning",
     "SettingsValueError",
     "UnknownSettingError",
     "nameRoot",
@@ -80,10 +92,16 @@ class Settings:
         >>> s.add("lr", 0.1, "learning rate of the demo")  # doctest: +ELLIPSIS
         Settings:
         ...
+        >>> s.lr = 0.01
+        >>> s.lr = "fast"
+        Traceback (most recent call last):
+        ...
+        k1widgets.settings.values.SettingsValueError: lr takes a finite number, got 'fast' (str).
 
     Keys are identifiers that do not start with ``_`` and do not shadow a method (``add``,
-    ``context``, ``feed``, ``widget``). Reading a missing key raises `UnknownSettingError` (an
-    `AttributeError`) naming the valid keys.
+    ``context``, ``feed``, ``widget``). Reading or assigning a missing key raises
+    `UnknownSettingError` (an `AttributeError`) naming the valid keys and the closest one; new keys
+    come from `add` (or ``Settings(k=v)``, or assigning a new `Settings` group).
 
     Args:
         **kwargs: initial keys and values (no docs; use `add` for docs, callbacks, env...).
@@ -96,10 +114,11 @@ class Settings:
         object.__setattr__(self, "_envs", {})
         object.__setattr__(self, "_choices", {})
         object.__setattr__(self, "_defaults", {})
+        object.__setattr__(self, "_kinds", {})  # the type rule of each key: "int", "settings"... or None (any)
         object.__setattr__(self, "_parents", [])  # [(parent Settings, key)]
         object.__setattr__(self, "_feed", None)
         for k, v in kwargs.items():
-            setattr(self, k, v)
+            self._define(k, v)
 
     # ------------------------------------------------------------------ keys and values
     def _keys(self) -> list[str]:
@@ -157,12 +176,42 @@ class Settings:
         if k not in self._defaults:
             self._defaults[k] = v
 
+    def _define(self, k: str, v: Any) -> None:
+        """A new key without docs (``Settings(k=v)``, or a new group ``s.k = Settings(...)``)."""
+        self._checkKey(k)
+        with _LOCK:
+            self._kinds[k] = "settings" if isinstance(v, Settings) else _kindOf(v)
+            self._write(k, v)
+        self._announce()
+
+    def _checkRules(self, k: str, v: Any) -> Any:
+        """``v`` as key ``k`` stores it (ints and floats normalised); raises if its type or choices refuse it."""
+        kind = self._kinds.get(k)
+        if kind == "settings" and not isinstance(v, Settings):
+            label = self._label(k)
+            keys = [key for key in self.__dict__[k]._keys()][:1] or ["key"]
+            msg = f"{label} is a group of settings: set its keys ({label}.{keys[0]} = ...), not the group itself."
+            raise SettingsValueError(msg)
+        v = _checkKind(self._label(k), kind, v, bool(self._sensitives.get(k)), self._defaults.get(k))
+        self._checkChoice(k, v)
+        return v
+
     def __setattr__(self, k: str, v: Any) -> None:
         if k.startswith("_"):
             object.__setattr__(self, k, v)
             return
         self._checkKey(k)
-        self._checkChoice(k, v)
+        if k not in self.__dict__:
+            if isinstance(v, Settings):
+                self._define(k, v)  # a new group, as the seeds write it: s.c = Settings(d=8)
+                return
+            keys = self._keys()
+            msg = (
+                f"{self._label()} has no setting {k!r}.{_closeHint(k, keys)} Available: {', '.join(keys) or '(none)'}. "
+                f"New settings are added with .add({k!r}, value, docs), so that a typo never creates one."
+            )
+            raise UnknownSettingError(msg, name=k, obj=None)
+        v = self._checkRules(k, v)
         with _LOCK:
             old = self.__dict__.get(k, _MISSING)
             new = k not in self._defaults
@@ -201,7 +250,8 @@ class Settings:
         with _LOCK:
             self._link(k, self.__dict__[k], None)
             del self.__dict__[k]
-            for meta in (self._docs, self._cbs, self._sensitives, self._envs, self._choices, self._defaults):
+            metas = (self._docs, self._cbs, self._sensitives, self._envs, self._choices, self._defaults, self._kinds)
+            for meta in metas:
                 meta.pop(k, None)
         self._announce()
 
@@ -215,6 +265,10 @@ class Settings:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.update(_feed=None)
+        if "_kinds" not in state:  # saved before keys had type rules: derive them from the defaults
+            kinds = {k: None if self._choices.get(k) is not None else _kindOf(d) for k, d in self._defaults.items()}
+            kinds.update({k: "settings" for k, v in self.__dict__.items() if isinstance(v, Settings)})
+            self.__dict__["_kinds"] = kinds
 
     # ------------------------------------------------------------------ seed API
     def add(
@@ -238,32 +292,42 @@ class Settings:
         Args:
             k: the key (an identifier not starting with ``_``).
             v: the default value. It is also what "reset to default" restores (after the
-                environment override, if any).
+                environment override, if any). Its type is the key's rule from now on: a bool, int,
+                float or str key only takes values of that type (an int key refuses 10.5, a float key
+                takes ints and refuses NaN and infinities), a group of settings stays a group.
+                Keys with ``choices``, and keys whose default is another type (None, a list...),
+                take any value their choices and ``cb`` allow.
             docs: one line shown in the repr and in the panel.
             cb: ``cb(settings, newValue) -> None``, called after every later change of the value
-                (``s.k = ...`` or a panel edit), under the settings lock. If it raises, the old value
-                is put back and the exception propagates: callbacks can validate.
+                (``s.k = ...``, a panel edit, or the environment variable's value), under the settings
+                lock. If it raises, the old value is put back and the exception propagates: callbacks
+                can validate. It must be callable (or None).
             sensitive: if True the value shows as ``<redacted>`` in reprs and error messages, and
                 is never sent to a browser.
             env: ``"VAR"`` or ``("VAR", transform)``. When the environment variable is set, its text
                 replaces ``v``: through ``transform(text)`` if given, else converted to the type of
                 ``v`` when that is bool (``1/true/yes/on`` or ``0/false/no/off``), int or float, else
-                used as text.
+                used as text. The value then goes through the same rules as ``s.k = value``. A value
+                that fails them does not raise: it warns once (`SettingsEnvWarning`, naming the
+                variable, the value and the rule) and the default stays, so a bad variable never
+                breaks an import.
             choices: the only values allowed; the panel shows a dropdown.
 
         Raises:
-            SettingsEnvError: the environment variable's text could not be converted (the message
-                names the variable, its value, unless sensitive, and the key).
-            SettingsValueError: a bad key, or ``v`` is not one of ``choices``.
+            SettingsValueError: a bad key, a ``cb`` that is not callable, a malformed ``env``, or ``v``
+                is not one of ``choices``.
         """
         self._checkKey(k)
-        envName = None
-        if env is not None:
-            envName, v = _envValue(self._label(k), env, v, sensitive)
+        label = self._label(k)
+        if cb is not None and not callable(cb):
+            got = f"{type(cb).__name__}: {cb!r:.80}"
+            msg = f"cb for {label} must be a function cb(settings, newValue) or None, got {got}."
+            raise SettingsValueError(msg)
+        envSpec = _parseEnv(label, env) if env is not None else None
         if choices is not None:
             choices = list(choices)
             if not choices:
-                msg = f"choices for {self._label(k)} must not be empty."
+                msg = f"choices for {label} must not be empty."
                 raise SettingsValueError(msg)
         with _LOCK:
             self._choices[k] = choices
@@ -273,18 +337,40 @@ class Settings:
             except SettingsValueError:
                 self._choices.pop(k)
                 raise
+            self._kinds[k] = None if choices is not None else ("settings" if isinstance(v, Settings) else _kindOf(v))
             self._write(k, v)
             self._defaults[k] = v
             self._docs[k] = docs
             self._cbs[k] = cb
-            if envName is not None:
-                self._envs[k] = envName
+            if envSpec is not None:
+                self._envs[k] = envSpec[0]
             else:
                 self._envs.pop(k, None)
             if choices is None:
                 self._choices.pop(k, None)
+        if envSpec is not None:
+            self._applyEnv(k, *envSpec)
         self._announce()
         return self
+
+    def _applyEnv(self, k: str, envName: str, transform: Callable[[str], Any] | None) -> None:
+        """The environment variable's value through the rules of ``s.k = value``; a refusal warns and keeps ``v``."""
+        text = os.environ.get(envName)
+        if text is None:
+            return
+        default = self.__dict__[k]
+        sensitive = bool(self._sensitives.get(k))
+        stage = "transform" if transform is not None else "convert"
+        try:
+            value = transform(text) if transform is not None else _coerceText(text, default)
+            stage = "rules"
+            setattr(self, k, value)
+        except Exception as e:
+            reason = _envReason(e, self._kinds.get(k), sensitive, stage)
+            msg = _envWarning(envName, text, self._label(k), default, sensitive, reason)
+            warnings.warn(msg, SettingsEnvWarning, stacklevel=3)
+            return
+        self._defaults[k] = self.__dict__[k]
 
     @contextlib.contextmanager
     def context(self, **kwargs: Any) -> Iterator[Settings]:
@@ -426,21 +512,12 @@ class Settings:
 
 
 def _kind(s: Settings, k: str, v: Any) -> str:
-    """Which editor a value gets: by the type of its default, if the current value still has it."""
+    """Which editor a value gets: the key's type rule (values of other types are read-only in a panel)."""
     if isinstance(v, Settings):
         return "settings"
     if s._choices.get(k) is not None:
         return "choice"
-    d = s._defaults.get(k, v)
-    if isinstance(d, bool):
-        return "bool" if isinstance(v, bool) else "readonly"
-    if isinstance(d, int):
-        return "int" if isinstance(v, int) and not isinstance(v, bool) else "readonly"
-    if isinstance(d, float):
-        return "float" if _isNumber(v) else "readonly"
-    if isinstance(d, str):
-        return "str" if isinstance(v, str) else "readonly"
-    return "readonly"
+    return s._kinds.get(k) or "readonly"
 
 
 def settingsTree(s: Settings, prefix: str = "") -> list[dict[str, Any]]:

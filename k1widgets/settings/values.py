@@ -1,15 +1,17 @@
-"""What a setting's value may be: the errors of `Settings`, value comparisons, and environment variables.
+"""What a setting's value may be: the errors of `Settings`, the type rules, value comparisons, env variables.
 
-The three error classes (re-exported by `k1widgets.settings`, where users import them), the words
-that read as true or false, the number and sameness checks that choices and edits use, and how an
-``env=`` spec and the variable's text become a setting's value. Nothing here imports
+One set of rules holds for every way a value comes in (``s.k = v``, a panel's edit, an environment
+variable): the key's type, taken from the value it was defined with (bool, int, float, str, or a
+group of settings), its ``choices`` and its ``cb`` validator. The error and warning classes are
+re-exported by `k1widgets.settings`, where users import them. Nothing here imports
 `k1widgets.settings`, so `Settings` can use it while its module is still loading.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from k1widgets.settings.text import REDACTED
 if TYPE_CHECKING:
     from k1widgets.settings.core import Callback, Settings
 
-__all__ = ["SettingsEnvError", "SettingsValueError", "UnknownSettingError"]
+__all__ = ["SettingsEnvWarning", "SettingsValueError", "UnknownSettingError"]
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
@@ -32,8 +34,8 @@ class SettingsValueError(ValueError):
     """A value that a setting does not accept (not one of its choices, not a number, read-only...)."""
 
 
-class SettingsEnvError(ValueError):
-    """An environment variable whose text could not be turned into the setting's value."""
+class SettingsEnvWarning(UserWarning):
+    """An environment variable whose text the setting does not accept: it is ignored, the default stays."""
 
 
 def _isNumber(v: Any) -> bool:
@@ -97,24 +99,66 @@ def _parseEnv(label: str, env: Any) -> tuple[str, Callable[[str], Any] | None]:
     raise SettingsValueError(msg)
 
 
-def _envValue(label: str, env: Any, v: Any, sensitive: bool) -> tuple[str, Any]:
-    """The variable's name and the setting's value: ``v``, or the variable's text converted when it is set.
+# ---------------------------------------------------------------------------------------------- type rules
+_KIND_TEXT = {
+    "bool": "True or False",
+    "int": "a whole number",
+    "float": "a finite number",
+    "str": "text (a str)",
+}
 
-    Raises:
-        SettingsValueError: ``env`` is not ``"VAR"`` or ``("VAR", transform)``.
-        SettingsEnvError: the text could not be converted (the message names the variable, its value
-            unless ``sensitive``, and the setting ``label``).
+
+def _kindOf(v: Any) -> str | None:
+    """The type rule a key gets from the (non-Settings) value it is defined with; None: any value."""
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    return None
+
+
+def _checkKind(label: str, kind: str | None, v: Any, sensitive: bool, default: Any) -> Any:
+    """``v`` if it has the key's scalar type (ints and floats normalised), else raises `SettingsValueError`."""
+    if kind is None or kind == "settings":  # groups are checked by Settings itself
+        return v
+    if kind == "bool" and isinstance(v, bool):
+        return v
+    if kind == "int" and isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return int(v)
+    if kind == "float" and isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v):
+        return float(v)
+    if kind == "str" and isinstance(v, str):
+        return v
+    got = REDACTED if sensitive else f"{v!r} ({type(v).__name__})"
+    msg = f"{label} takes {_KIND_TEXT[kind]}, got {got}."
+    if kind == "int" and isinstance(v, numbers.Real) and not isinstance(v, bool):
+        msg += f" Its default {default!r} is a whole number; to allow fractions, define it with a float default."
+    if kind == "bool" and isinstance(v, str):
+        msg += " Use True or False, not text."
+    raise SettingsValueError(msg)
+
+
+def _envWarning(envName: str, text: str, label: str, default: Any, sensitive: bool, reason: str) -> str:
+    shown = REDACTED if sensitive else repr(text)
+    kept = REDACTED if sensitive else repr(default)
+    return f"Environment variable {envName}={shown} is ignored: {reason} {label} keeps its default {kept}."
+
+
+def _envReason(e: BaseException, kind: str | None, sensitive: bool, stage: str) -> str:
+    """Why an environment value was refused, in one sentence (details hidden for sensitive settings).
+
+    ``stage`` is where it failed: ``"transform"`` (the env spec's function), ``"convert"`` (text to the
+    key's type) or ``"rules"`` (type, choices, ``cb``: what ``s.k = value`` checks).
     """
-    envName, transform = _parseEnv(label, env)
-    text = os.environ.get(envName)
-    if text is None:
-        return envName, v
-    try:
-        return envName, transform(text) if transform is not None else _coerceText(text, v)
-    except Exception as e:
-        head = f"Environment variable {envName}={{}} could not be converted for setting {label!r}"
-        if sensitive:  # the cause's message may quote the value: leave it out, unchained
-            msg = f"{head.format(REDACTED)}: {type(e).__name__} (details hidden: sensitive setting)"
-            raise SettingsEnvError(msg) from None
-        msg = f"{head.format(repr(text))}: {type(e).__name__}: {e}"
-        raise SettingsEnvError(msg) from e
+    if sensitive:  # messages may quote the value
+        return f"it breaks the setting's rules ({type(e).__name__}, details hidden: sensitive setting)."
+    if stage == "rules":
+        return str(e) if isinstance(e, SettingsValueError) else f"the setting refused it ({type(e).__name__}: {e})."
+    if stage == "transform":
+        return f"its transform raised {type(e).__name__}: {e}."
+    what = f" to {_KIND_TEXT[kind]}" if kind in _KIND_TEXT else ""
+    return f"it does not convert{what} ({type(e).__name__}: {e})."

@@ -16,9 +16,21 @@ _FINAL = ("done", "cancelled", "error")
 _SCOPES = ("batch", "epoch", "run")
 
 
+_LOSSES = ("trainLoss", "validLoss")
+
+
 def _jsonSafe(state: dict[str, Any]) -> dict[str, Any]:
-    """NaN and infinities are not JSON: send them as null (the view shows "-")."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in state.items()}
+    """The state with NaN and infinities made JSON-safe.
+
+    A loss goes as the text "NaN", "Infinity" or "-Infinity" (the view shows it, so a diverged run
+    is seen); anything else as null (the view shows "-").
+    """
+    out = {}
+    for k, v in state.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            v = ("NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")) if k in _LOSSES else None
+        out[k] = v
+    return out
 
 
 class ProgressView(View):
@@ -42,7 +54,11 @@ class ProgressView(View):
             this, so old cells stop updating); False keeps following later runs too (``widget()``).
 
     Example:
-        >>> view = l.ProgressBar.widget()     # a view to place in your own layout
+        >>> from k1widgets import Learner
+        >>> l = Learner.sample()
+        >>> view = l.ProgressBar.widget()  # a view to place in your own layout
+        >>> view.state["status"], view.state["epochs"]
+        ('idle', 0)
     """
 
     _esm = staticAsset("progress.js")

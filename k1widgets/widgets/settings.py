@@ -37,10 +37,14 @@ class SettingsPanel(View):
         settings: the Settings to show and edit (``k1widgets.settings`` or any other).
         title: the panel's heading.
 
+    In a notebook, a `Settings` object displays as this panel; ``widget()`` returns one to place in a
+    layout.
+
     Example:
         >>> import k1widgets
-        >>> k1widgets.settings          # in a notebook: this panel
-        >>> k1widgets.settings.widget() # the panel, to place in a layout
+        >>> panel = k1widgets.settings.widget()
+        >>> type(panel).__name__, panel.tree[0]["path"]
+        ('SettingsPanel', 'displayCutoff')
     """
 
     _esm = staticAsset("settings.js")

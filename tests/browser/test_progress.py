@@ -127,6 +127,27 @@ def test_buttons_pause_and_cancel_a_background_run(page, artifacts):
     expect(output(pg, idx2)).to_contain_text("AFTER cancelled True cancelled", timeout=T_RUN)
 
 
+NAN_RUN = """\
+l = makeLearner()
+l.lossF = lambda y, yb: ((y.squeeze() - yb) ** 2).mean() * float("nan")
+l.run(3)
+print("NAN_DONE", l.status)
+"""
+
+
+def test_a_nan_loss_shows_as_nan_and_the_run_is_cancelled(page, artifacts):
+    pg = page
+    _setUp(pg)
+    idx = append_and_run(pg, NAN_RUN)
+    expect(output(pg, idx)).to_contain_text("NAN_DONE cancelled", timeout=T_RUN)
+    view = cell(pg, idx).locator(".k1w-progress")
+    # cancelled at the 50th training batch, before any validation: NaN train, no valid loss yet
+    expect(view.locator(".k1w-progress-loss")).to_have_text("loss NaN train, - valid")
+    expect(view.locator(".k1w-progress-status")).to_have_text("Run cancelled: Explosion detected!.")
+    expect(view.locator(".k1w-progress-epoch")).to_have_text("epoch 1/3")
+    view.screenshot(path=str(artifacts / "nan_cancelled.png"))
+
+
 @pytest.mark.skipif(COMMS_MODE == "disabled", reason="clicks wait for the cell to end without comms on subshells")
 def test_cancel_button_stops_a_blocking_run(page, artifacts):
     # JupyterLab >= 4.4 with ipykernel >= 7 handles comm messages on a subshell thread during the cell
