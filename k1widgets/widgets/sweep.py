@@ -28,7 +28,7 @@ from k1widgets.farming import Sweep
 from k1widgets.farming.state import pointDetail, sweepState
 from k1widgets.live import Subscription
 from k1widgets.plot.svg import COLORS
-from k1widgets.widgets.base import View, staticAsset
+from k1widgets.widgets.base import StaticFallback, View, staticAsset
 
 __all__ = ["SweepPanel", "SweepView"]
 
@@ -47,7 +47,7 @@ class SweepPanel(View):
     choice = traitlets.Dict().tag(sync=True)
 
 
-class SweepView(ipywidgets.VBox):  # type: ignore[misc, unused-ignore]
+class SweepView(StaticFallback, ipywidgets.VBox):
     """Live view of a harvester, sampler or running sweep (what their ``widget()`` returns).
 
     Args:
