@@ -24,8 +24,11 @@ def _fmtTime(s: float) -> str:
     return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
 
 
-def _fmtLoss(x: float) -> str:
-    return f"{x:.4g}" if math.isfinite(x) else "-"
+def _fmtLoss(x: float | None) -> str:
+    """A loss for the static picture: "-" before any is recorded; NaN and infinities shown, never hidden."""
+    if x is None:
+        return "-"
+    return f"{x:.4g}" if math.isfinite(x) else ("NaN" if math.isnan(x) else f"{x}")
 
 
 _STATUS_TEXT = {"error": "stopped by an error"}  # the other statuses read as they are named

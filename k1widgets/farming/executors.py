@@ -35,8 +35,9 @@ class RayExecutor:
         maxWorkers: how many points to keep in flight (default: the cluster's CPUs).
         initOpts: passed to ``ray.init`` when Ray is not initialised yet.
 
-    Example:
-        >>> cultivate(train, combos=grid, data_name="runs.pkl", executor=RayExecutor(remoteOpts={"num_gpus": 1}))
+    Example (needs Ray installed and a cluster with GPUs, so it is not run as a doctest)::
+
+        cultivate(train, combos=grid, data_name="runs.pkl", executor=RayExecutor(remoteOpts={"num_gpus": 1}))
     """
 
     def __init__(

@@ -46,9 +46,14 @@ class Harvester:
         syncPoints: fsync every point file as it is written (see `PointStore`; consolidation always does).
 
     Example:
+        >>> from k1widgets.farming import label
+        >>> @label(var_names=["sum", "diff"])
+        ... def foo(x, y):
+        ...     return x + y, x - y
         >>> h = Harvester(foo, data_name="foo.pkl")
         >>> h.harvest_combos({"x": [1, 2], "y": [10, 20]}, missing_only=True)
-        >>> h.full_ds
+        >>> h.full_ds["diff"].values.tolist()
+        [[-9, -19], [-8, -18]]
     """
 
     def __init__(

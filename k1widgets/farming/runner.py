@@ -111,10 +111,12 @@ class Runner:
             ``raise_errors``...).
 
     Example:
+        >>> from k1widgets.farming import label
         >>> @label(var_names=["sum", "diff"])
         ... def foo(x, y):
         ...     return x + y, x - y
-        >>> foo.run_combos({"x": [1, 2], "y": [10, 20]})
+        >>> foo.run_combos({"x": [1, 2], "y": [10, 20]})["sum"].values.tolist()
+        [[11, 21], [12, 22]]
     """
 
     def __init__(
