@@ -27,6 +27,7 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.progress.ProgressBar": "k1widgets.widgets.progress:ProgressView",
     "k1widgets.settings.core.Settings": "k1widgets.widgets.settings:SettingsPanel",
     "k1widgets.selector.tree.ModuleSelector": "k1widgets.widgets.tree:TreeView",
+    "k1widgets.persist.cacheinfo.CacheInfo": "k1widgets.widgets.cache:CacheView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 
