@@ -539,9 +539,11 @@ class Learner:
                 path = inAutosaves
             else:
                 folder = os.path.dirname(path) or "."
-                saved = sorted(
-                    f for f in os.listdir(folder) if f.endswith(".pth") and not f.endswith(".model.pth")
-                ) if os.path.isdir(folder) else []
+                saved = (
+                    sorted(f for f in os.listdir(folder) if f.endswith(".pth") and not f.endswith(".model.pth"))
+                    if os.path.isdir(folder)
+                    else []
+                )
                 msg = f"No saved learner at {path!r}. Saved learners in {folder!r}: {', '.join(saved) or '(none)'}."
                 raise FileNotFoundError(msg)
         try:

@@ -1,13 +1,28 @@
-"""Shared fixtures: the seed README's network and a learner factory."""
+"""Shared fixtures: the seed README's network and a learner factory.
+
+The suite never litters the repository: before k1widgets is imported, Autosave and the @checkpoint
+cache are pointed at a temporary folder (through their environment variables, so the notebooks,
+JupyterLab and the subprocesses the tests start inherit it), removed when the session ends.
+"""
 
 from __future__ import annotations
 
-import pytest
-import torch
-from readme_net import Network, SkipBlock  # noqa: F401  (re-exported for tests)
-from torch import optim
+import atexit
+import os
+import shutil
+import tempfile
 
-import k1widgets as k1lib
+_SCRATCH = tempfile.mkdtemp(prefix="k1w-tests-")
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+os.environ["K1W_AUTOSAVE_FOLDER"] = os.path.join(_SCRATCH, "autosave")
+os.environ["K1W_CACHE_FOLDER"] = os.path.join(_SCRATCH, "cache")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from readme_net import Network, SkipBlock  # noqa: F401, E402  (re-exported for tests)
+from torch import optim  # noqa: E402
+
+import k1widgets as k1lib  # noqa: E402
 
 
 def mse(y, yb):

@@ -54,7 +54,7 @@ class Autosave(Callback):
     def endRun(self) -> None:
         """Rotates the saves and saves the learner; reports (never raises) an error."""
         l = self.learner
-        if not settings.autosave.on or l.status == "error":
+        if l is None or not settings.autosave.on or l.status == "error":
             return
         folder = os.fspath(self.folder if self.folder is not None else settings.autosave.folder)
         count = self.count if self.count is not None else settings.autosave.count

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from k1widgets.persist.atomic import atomicWrite
 from k1widgets.persist.cacheinfo import CacheEntry, CacheInfo
-from k1widgets.persist.checkpoint import CheckpointFolderError, Checkpointed, CheckpointWarning
+from k1widgets.persist.checkpoint import Checkpointed, CheckpointFolderError, CheckpointWarning
 from k1widgets.persist.keys import CheckpointKeyError
 
 __all__ = [

@@ -171,7 +171,7 @@ class AutoModeFile(io.RawIOBase):
     def writable(self) -> bool:  # noqa: D102
         return True
 
-    def write(self, data: Any) -> int:  # type: ignore[override]
+    def write(self, data: Any) -> int:
         """Writes ``data`` (``str`` or bytes-like); returns the number of characters or bytes taken."""
         if isinstance(data, str):
             kind, payload = "text", data.encode(self.encoding)
@@ -233,7 +233,6 @@ def atomicWrite(
         'binary'
     """
     path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
     cleanTemps(path)
     tmp = _tempName(path)
     with _inProgressLock:

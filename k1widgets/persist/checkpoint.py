@@ -198,6 +198,7 @@ class Checkpointed:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Returns the cached value of this call, or computes, caches and returns it."""
         call = self._call(args, kwargs)
         refresh = self._refresh() if callable(self._refresh) else self._refresh
         failure = None
@@ -217,9 +218,7 @@ class Checkpointed:
         logger.debug("%s: cache hit %s", self._identity, call.entry)
         self.feed.changed()
 
-    def _compute(
-        self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool, failure: Any
-    ) -> Any:
+    def _compute(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool, failure: Any) -> Any:
         os.makedirs(os.path.dirname(call.metaPath), exist_ok=True)
         with self._locked(call):
             if failure is not None:
@@ -259,7 +258,7 @@ class Checkpointed:
         return meta if isinstance(meta, dict) else None
 
     def _load(self, call: _Call) -> tuple[Any, Any]:
-        """``(value, None)`` on a hit, ``(_MISSING, None)`` when absent, ``(_MISSING, (identity, error))`` when unreadable."""
+        """``(value, None)`` on a hit; ``(_MISSING, None)`` when absent; ``(_MISSING, (id, error))`` when unreadable."""
         meta = self._meta(call)
         owner = meta.get("function") if meta is not None else None
         if owner is not None and owner != self._identity:
@@ -270,7 +269,7 @@ class Checkpointed:
             _warn(msg)
             return _MISSING, None
         try:
-            f = open(call.entry, "rb")  # noqa: SIM115  (closed below, also through the text wrapper)
+            f = open(call.entry, "rb")  # closed by the with below (also through a text wrapper)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return _MISSING, None
         with f:
@@ -303,7 +302,7 @@ class Checkpointed:
             aside = f"{call.entry}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{n}"
         os.replace(call.entry, aside)
         msg = (
-            f"Cache entry {call.entry!r} could not be read ({type(error).__name__}: {str(error):.200}); "
+            f"Cache entry {call.entry!r} could not be read ({type(error).__name__}: {error!s:.200}); "
             f"moved it to {os.path.basename(aside)!r} and recomputing."
         )
         logger.warning(msg)
@@ -320,7 +319,7 @@ class Checkpointed:
         except Exception as e:
             msg = (
                 f"{self._identity}: the result was returned but not cached, because the pickler failed "
-                f"({type(e).__name__}: {str(e):.200}). No file was left in {call.workDir!r}."
+                f"({type(e).__name__}: {e!s:.200}). No file was left in {call.workDir!r}."
             )
             logger.warning(msg)
             _warn(msg)
@@ -370,7 +369,7 @@ class Checkpointed:
 def _warn(msg: str) -> None:
     """Warns with `CheckpointWarning`, attributed to the first caller outside k1widgets.persist."""
     level, frame = 2, sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("k1widgets.persist"):
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("k1widgets.persist"):
         frame, level = frame.f_back, level + 1
     warnings.warn(CheckpointWarning(msg), stacklevel=level)
 

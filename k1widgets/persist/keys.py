@@ -33,7 +33,9 @@ class CheckpointKeyError(ValueError):
     """A key that cannot name a cache entry (it would leave ``work_dir``, or cannot be built)."""
 
 
-def normalise(sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def normalise(
+    sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """``(positional, keywords)`` of a call, defaults included (see the module docstring).
 
     Raises:
@@ -60,7 +62,9 @@ def normalise(sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, A
 _POSITION = re.compile(r"\{(\d+)\}")
 
 
-def renderKey(key: Any, sig: inspect.Signature, fname: str, positional: tuple[Any, ...], keywords: dict[str, Any]) -> str:
+def renderKey(
+    key: Any, sig: inspect.Signature, fname: str, positional: tuple[Any, ...], keywords: dict[str, Any]
+) -> str:
     """The key text for one call: a `str` as is, a `string.Template` filled in, a callable called.
 
     In a template, ``{0}``, ``{1}``... are the positional values and ``$name`` / ``${name}`` any
@@ -90,7 +94,10 @@ def renderKey(key: Any, sig: inspect.Signature, fname: str, positional: tuple[An
             return type(key)(text).substitute(mapping)
         except KeyError as e:
             names = ", ".join(every) or "(none)"
-            msg = f"Key template {key.template!r} of {fname} uses ${e.args[0]}, which is not an argument. Arguments: {names}."
+            msg = (
+                f"Key template {key.template!r} of {fname} uses ${e.args[0]}, which is not an argument. "
+                f"Arguments: {names}."
+            )
             raise CheckpointKeyError(msg) from None
         except ValueError as e:
             msg = f"Key template {key.template!r} of {fname} is not a valid template: {e}."
@@ -153,7 +160,10 @@ def confine(workDir: str, key: str, fname: str) -> str:
     real = os.path.realpath(path)
     root = os.path.realpath(workDir)
     if os.path.commonpath([real, root]) != root or real == root:
-        msg = f"Cache key {key!r} of {fname} is refused: it resolves to {real!r}, outside work_dir {root!r} (through a symlink)."
+        msg = (
+            f"Cache key {key!r} of {fname} is refused: it resolves to {real!r}, outside work_dir {root!r} "
+            "(through a symlink)."
+        )
         raise CheckpointKeyError(msg)
     return path
 
@@ -194,7 +204,7 @@ def _feed(h: Any, v: Any, depth: int = 0) -> None:
         flat = v.detach().cpu().contiguous().reshape(-1)
         put("tensor", f"{v.dtype}{tuple(v.shape)}".encode())
         put("data", flat.view(torch.uint8).numpy().tobytes())
-    elif t.__module__ == "numpy" and hasattr(v, "tobytes") and getattr(v, "dtype", None) is not None and v.dtype.kind != "O":
+    elif t.__module__ == "numpy" and hasattr(v, "tobytes") and getattr(getattr(v, "dtype", None), "kind", "O") != "O":
         put("ndarray", f"{v.dtype.str}{getattr(v, 'shape', ())}".encode())
         put("data", v.tobytes())  # C order whatever the layout
     elif isinstance(v, os.PathLike):

@@ -49,15 +49,15 @@ class _Pickler:
 
     @staticmethod
     def dumps(obj: Any) -> tuple[bytes, list[Any]]:
-        import cloudpickle
+        import cloudpickle  # type: ignore[import-untyped]
         import torch
 
         plain = (torch.Tensor, torch.nn.Parameter)
         tensors: list[Any] = []
         index: dict[int, int] = {}
 
-        class Pickler(cloudpickle.Pickler):
-            def persistent_id(self, o: Any) -> Any:  # noqa: D102
+        class Pickler(cloudpickle.Pickler):  # type: ignore[misc]
+            def persistent_id(self, o: Any) -> Any:
                 if type(o) in plain:
                     i = index.get(id(o))
                     if i is None:
@@ -73,7 +73,7 @@ class _Pickler:
     @staticmethod
     def loads(blob: bytes, tensors: list[Any]) -> Any:
         class Unpickler(pickle.Unpickler):
-            def persistent_load(self, pid: Any) -> Any:  # noqa: D102
+            def persistent_load(self, pid: Any) -> Any:
                 if isinstance(pid, tuple) and len(pid) == 2 and pid[0] == "tensor" and 0 <= pid[1] < len(tensors):
                     return tensors[pid[1]]
                 msg = f"unknown persistent reference {pid!r}"
