@@ -183,7 +183,7 @@ class Checkpointed:
         positional, keywords = normalise(self._sig, args, kwargs)
         name = self.__wrapped__.__qualname__
         if self._key is None:
-            key = autoKey(name, self._identity, positional, keywords)
+            key = autoKey(self.__wrapped__.__name__, self._identity, positional, keywords)
         else:
             key = renderKey(self._key, self._sig, name, positional, keywords)
         checkKey(key, name)
@@ -282,7 +282,8 @@ class Checkpointed:
                 if mode is None:
                     mode = _guessMode(f)
                 if mode == "text":
-                    return self._unpickler(io.TextIOWrapper(f, encoding="utf-8")), None
+                    with io.TextIOWrapper(f, encoding="utf-8") as text:
+                        return self._unpickler(text), None
                 return self._unpickler(f), None
             except Exception as e:
                 return _MISSING, (identity, e)

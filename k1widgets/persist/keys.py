@@ -241,10 +241,10 @@ def _short(v: Any) -> str:
     return ""
 
 
-def autoKey(qualname: str, identity: str, positional: tuple[Any, ...], keywords: dict[str, Any]) -> str:
+def autoKey(name: str, identity: str, positional: tuple[Any, ...], keywords: dict[str, Any]) -> str:
     """The key when none is given: ``<function>-<readable arguments>-<16 hex of a typed hash>.pkl``.
 
-    ``identity`` (the function's module and qualname) is hashed in, so two functions never share
+    ``name`` is the function's name; ``identity`` (its module and qualname) is hashed in, so two functions never share
     an entry.
 
     Raises:
@@ -254,11 +254,11 @@ def autoKey(qualname: str, identity: str, positional: tuple[Any, ...], keywords:
     try:
         _feed(h, (identity, positional, keywords))
     except CheckpointKeyError as e:
-        msg = f"{qualname}: {e}. Give @checkpoint a key=... that names the entry from such arguments."
+        msg = f"{name}: {e}. Give @checkpoint a key=... that names the entry from such arguments."
         raise CheckpointKeyError(msg) from e
     slug = _slug(keywords, positional)
-    name = _SAFE.sub("", qualname.replace("<locals>", "locals")) or "f"
-    return f"{name}-{slug}-{h.hexdigest()}.pkl" if slug else f"{name}-{h.hexdigest()}.pkl"
+    stem = _SAFE.sub("", name) or "f"
+    return f"{stem}-{slug}-{h.hexdigest()}.pkl" if slug else f"{stem}-{h.hexdigest()}.pkl"
 
 
 KeySpec = str | string.Template | Callable[[tuple[Any, ...], dict[str, Any]], str] | None
