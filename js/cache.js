@@ -19,6 +19,15 @@ function mk(tag, cls, text) {
   return e;
 }
 
+/**
+ * @param {number} n
+ * @param {string} one
+ * @param {string} many
+ */
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** @param {number | null | undefined} s */
 function fmtSeconds(s) {
   if (s == null || !Number.isFinite(s)) return "";
@@ -70,8 +79,8 @@ function render({ model, el }) {
     const entries = Array.isArray(s.entries) ? s.entries : [];
     title.textContent = s.function || "";
     summary.textContent =
-      `${entries.length} ${entries.length === 1 ? "entry" : "entries"}, ${s.totalSize || "0 B"}` +
-      ` · ${s.hits || 0} hits, ${s.misses || 0} misses`;
+      `${plural(entries.length, "entry", "entries")}, ${s.totalSize || "0 B"}` +
+      ` · ${plural(s.hits || 0, "hit", "hits")}, ${plural(s.misses || 0, "miss", "misses")}`;
     folder.textContent = s.folder ? `in ${s.folder}` : "";
     error.textContent = s.error || "";
     error.hidden = !s.error;

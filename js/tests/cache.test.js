@@ -59,6 +59,13 @@ describe("cache view", () => {
     cleanup();
   });
 
+  it("says 1 entry, 1 hit, 1 miss in the singular", () => {
+    const { el, model, cleanup } = setup([entry("a.csv")]);
+    model.set("state", { ...model.get("state"), hits: 1, misses: 1, totalSize: "46 B" });
+    expect(el.querySelector(".k1w-cache-summary").textContent).toBe("1 entry, 46 B · 1 hit, 1 miss");
+    cleanup();
+  });
+
   it("follows state changes, shows errors and the empty cache", () => {
     const { el, model, rows, cleanup } = setup([entry("a.csv"), entry("b.csv")]);
     model.set("state", { ...model.get("state"), entries: [entry("a.csv")], error: "'x' is not an entry" });

@@ -52,6 +52,10 @@ def _fmtSize(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _fmtAge(s: float) -> str:
     s = max(0.0, s)
     if s < 60:
@@ -210,16 +214,18 @@ class CacheInfo:
         )
         head = "".join(f"<th>{h}</th>" for h in ("key", "size", "age", "status", "arguments"))
         return (
-            f'<div class="k1w-cache-static"><b>{html.escape(s["function"])}</b>: {len(s["entries"])} entries, '
-            f"{s['totalSize']}, {s['hits']} hits, {s['misses']} misses, in <code>{html.escape(s['folder'])}</code>"
+            f'<div class="k1w-cache-static"><b>{html.escape(s["function"])}</b>: '
+            f"{_plural(len(s['entries']), 'entry', 'entries')}, {s['totalSize']}, "
+            f"{_plural(s['hits'], 'hit', 'hits')}, {_plural(s['misses'], 'miss', 'misses')}, "
+            f"in <code>{html.escape(s['folder'])}</code>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
         )
 
     def __repr__(self) -> str:
         s = self.snapshot()
         lines = [
-            f"Cache of {s['function']}: {len(s['entries'])} entries, {s['totalSize']}, "
-            f"{s['hits']} hits, {s['misses']} misses",
+            f"Cache of {s['function']}: {_plural(len(s['entries']), 'entry', 'entries')}, {s['totalSize']}, "
+            f"{_plural(s['hits'], 'hit', 'hits')}, {_plural(s['misses'], 'miss', 'misses')}",
             f"folder: {s['folder']}",
         ]
         if s["entries"]:
