@@ -120,13 +120,18 @@ def fsyncFolder(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def replaceDurably(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-    """``os.replace(src, dst)`` (atomic within a folder), then fsyncs the folder."""
+def replaceDurably(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, sync: bool = True) -> None:
+    """``os.replace(src, dst)`` (atomic within a folder), then fsyncs the folder (unless ``sync=False``).
+
+    A series of changes in one folder may fsync only after the last: journaling file systems
+    replay metadata changes in order, so a power loss keeps a prefix of them.
+    """
     os.replace(src, dst)
-    fsyncFolder(os.path.dirname(os.fspath(dst)) or ".")
+    if sync:
+        fsyncFolder(os.path.dirname(os.fspath(dst)) or ".")
 
 
-def linkDurably(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+def linkDurably(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, sync: bool = True) -> None:
     """Atomically makes ``dst`` hold what ``src`` holds, leaving ``src`` in place.
 
     A hard link (no copy) placed under a temporary name and renamed onto ``dst``, so ``dst`` is
@@ -142,7 +147,7 @@ def linkDurably(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Non
             atomicWrite(dst, lambda out: shutil.copyfileobj(f, out))
         return
     try:
-        replaceDurably(tmp, dst)
+        replaceDurably(tmp, dst, sync=sync)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -15,6 +15,10 @@ disk a set never mixes generations either: a save writes the new ``.pth`` to a t
 removes the old ``.model.pth``, renames the new ``.pth`` into place, then writes the new
 ``.model.pth``. A crash at any point leaves the old set, the old ``.pth`` alone, the new ``.pth``
 alone, or the new set, plus at most one temporary file, which the next save removes.
+
+Durability: file contents are fsynced before their rename, and the folder after each save and each
+rotation. Changes in between are not fsynced one by one: journaling file systems replay metadata
+changes in order, so a power loss keeps a prefix of them, and every prefix is one of the states above.
 """
 
 from __future__ import annotations
@@ -82,12 +86,12 @@ class _Pickler:
         return Unpickler(io.BytesIO(blob)).load()
 
 
-def _unlinkDurably(path: str) -> None:
+def _unlink(path: str) -> None:
+    """Removes a file if present (durable with the next folder fsync, which follows in the same folder)."""
     try:
         os.unlink(path)
     except FileNotFoundError:
-        return
-    fsyncFolder(os.path.dirname(path) or ".")
+        pass
 
 
 def writeSave(base: str, obj: Any, weights: Mapping[str, Any] | None) -> str:
@@ -114,7 +118,7 @@ def writeSave(base: str, obj: Any, weights: Mapping[str, Any] | None) -> str:
     }
     for path in (pth, modelPth):  # at most one temporary file exists at any moment of a save
         cleanTemps(path)
-    atomicWrite(pth, lambda f: torch.save(payload, f), beforeReplace=lambda: _unlinkDurably(modelPth))
+    atomicWrite(pth, lambda f: torch.save(payload, f), beforeReplace=lambda: _unlink(modelPth))
     if weights is not None:
         atomicWrite(modelPth, lambda f: torch.save(weights, f))
     return generation
@@ -189,13 +193,13 @@ def _carry(src: str, dst: str, *, keepSource: bool) -> None:
     dstPth, dstModel = saveFiles(dst)
     if not os.path.exists(srcPth):
         if not keepSource:
-            _unlinkDurably(srcModel)  # a model file whose .pth is gone belongs to no save
+            _unlink(srcModel)  # a model file whose .pth is gone belongs to no save
         return
-    _unlinkDurably(dstModel)
+    _unlink(dstModel)
     carry = linkDurably if keepSource else replaceDurably
-    carry(srcPth, dstPth)
+    carry(srcPth, dstPth, sync=False)  # rotateSaves fsyncs the folder once, after the last change
     if os.path.exists(srcModel):
-        carry(srcModel, dstModel)
+        carry(srcModel, dstModel, sync=False)
 
 
 def rotateSaves(folder: str, prefix: str = "autosave", count: int = 3) -> str:
@@ -217,4 +221,5 @@ def rotateSaves(folder: str, prefix: str = "autosave", count: int = 3) -> str:
             cleanTemps(path)
     for i in range(count - 1):
         _carry(names[i + 1], names[i], keepSource=i == count - 2)
+    fsyncFolder(folder)
     return names[-1]
