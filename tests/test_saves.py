@@ -395,3 +395,15 @@ def test_rotation_drops_a_model_file_whose_learner_file_is_gone(tmp_path):
         "autosave-2.pth",
     ]
     assert float(torch.load(tmp_path / "autosave-1.model.pth")["w"]) == 2.0
+
+
+def test_autosave_after_a_background_run(tmp_path, capsys):
+    with k1lib.settings.context(autosave={"folder": str(tmp_path)}):
+        l = quietLearner()
+        h = l.run(2, batches=2, background=True)
+        h.wait(60)
+    assert capsys.readouterr().out.endswith(f"Saved to {tmp_path / 'autosave-2.pth'}\n")
+    saved = k1lib.Learner.load(tmp_path / "autosave-2")
+    assert len(saved.Loss.train) == 4 and not saved._running
+    saved.data = l.data
+    saved.run(1, batches=1)  # the loaded learner runs (and autosaves in turn)
