@@ -202,6 +202,15 @@ def test_refresh_variants_callable_module_flag_and_bound_method(tmp_path):
     assert len(calls) == 6
 
 
+@checkpoint(key="module-level.pkl", work_dir=os.path.join(os.path.dirname(__file__), "never-written"))
+def moduleLevel(x):
+    return x
+
+
+def test_a_module_level_cached_function_pickles_by_reference():
+    assert pickle.loads(pickle.dumps(moduleLevel)) is moduleLevel  # process pools and Dask can ship it
+
+
 def test_the_decorated_function_keeps_its_name_and_docstring(tmp_path):
     @checkpoint(work_dir=str(tmp_path))
     def documented(x):
@@ -358,8 +367,10 @@ def test_two_functions_sharing_a_key_never_return_each_others_results(tmp_path):
         return ("evaluated", lr)
 
     assert train(lr=0.1) == ("trained", 0.1)
-    with pytest.warns(CheckpointWarning, match="was written by .*train, not .*evaluate: the two functions share"):
+    with pytest.warns(CheckpointWarning, match="was written by .*train, not .*evaluate: the two functions share") as w:
         assert evaluate(lr=0.1) == ("evaluated", 0.1)  # ediblepickle: ('trained', 0.1)
+    assert len(w) == 1
+    assert evaluate(lr=0.1) == ("evaluated", 0.1) and evaluate.hits == 1  # evaluate owns the entry now
 
 
 def test_default_keys_tell_types_apart_and_separate_functions(tmp_path):
@@ -525,6 +536,7 @@ def startChild(work, who, mode="lock", **env):
     )
 
 
+@pytest.mark.slow
 def test_kill_9_while_writing_an_entry_then_the_next_call_recomputes(tmp_path):
     child = startChild(tmp_path, "child", SLOW=60)
     try:
@@ -543,6 +555,7 @@ def test_kill_9_while_writing_an_entry_then_the_next_call_recomputes(tmp_path):
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")], "the killed writer's temp file was removed"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["lock", "nolock"])
 def test_two_processes_on_one_missing_entry_never_see_a_torn_file(tmp_path, mode):
     first = startChild(tmp_path, "first", mode, SLOW=0.5)

@@ -135,6 +135,7 @@ class _Call:
 
 
 _MISSING: Any = object()
+_COLLISION: Any = object()  # the entry belongs to another function: recompute and take it over
 
 
 class Checkpointed:
@@ -207,7 +208,13 @@ class Checkpointed:
             if value is not _MISSING:
                 self._hit(call)
                 return value
+            if failure is _COLLISION:
+                refresh, failure = True, None
         return self._compute(call, args, kwargs, bool(refresh), failure)
+
+    def __reduce__(self) -> str:
+        # pickled by reference, as functions are (for process pools, Dask...): its module's global
+        return self.__wrapped__.__qualname__
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         """Decorated methods bind like functions (``self`` is part of the arguments)."""
@@ -228,7 +235,7 @@ class Checkpointed:
                 if value is not _MISSING:
                     self._hit(call)
                     return value
-                if failure is not None:
+                if failure is not None and failure is not _COLLISION:
                     self._setAside(call, *failure)
             self.misses += 1
             t0 = time.perf_counter()
@@ -258,7 +265,10 @@ class Checkpointed:
         return meta if isinstance(meta, dict) else None
 
     def _load(self, call: _Call) -> tuple[Any, Any]:
-        """``(value, None)`` on a hit; ``(_MISSING, None)`` when absent; ``(_MISSING, (id, error))`` when unreadable."""
+        """``(value, None)`` on a hit; ``(_MISSING, None)`` when absent; ``(_MISSING, (id, error))`` when unreadable.
+
+        ``(_MISSING, _COLLISION)`` when another function wrote the entry (warned about here).
+        """
         meta = self._meta(call)
         owner = meta.get("function") if meta is not None else None
         if owner is not None and owner != self._identity:
@@ -267,7 +277,7 @@ class Checkpointed:
                 f"the key {call.key!r}. Recomputing (give them different keys or work_dirs)."
             )
             _warn(msg)
-            return _MISSING, None
+            return _MISSING, _COLLISION
         try:
             f = open(call.entry, "rb")  # closed by the with below (also through a text wrapper)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):

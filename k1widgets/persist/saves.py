@@ -112,7 +112,7 @@ def writeSave(base: str, obj: Any, weights: Mapping[str, Any] | None) -> str:
         "version": VERSION,
         "generation": generation,
         "saved": time.time(),
-        "weights": dict(weights) if weights is not None else {},
+        "weights": weights if weights is not None else {},  # a state_dict keeps its _metadata
         "tensors": tensors,
         "learner": blob,
     }
@@ -131,7 +131,8 @@ def _readPayload(path: str, *, mmap: bool = False) -> dict[str, Any]:
     try:
         payload = torch.load(path, weights_only=True, map_location="cpu" if mmap else None, mmap=mmap)
     except Exception as e:
-        msg = f"{path!r} is not a readable k1widgets save ({type(e).__name__}: {str(e).splitlines()[0]:.200})."
+        first = (str(e).splitlines() or [""])[0]
+        msg = f"{path!r} is not a readable k1widgets save ({type(e).__name__}: {first:.200})."
         raise SaveFormatError(msg) from e
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         what = f"a {type(payload).__name__}" if not isinstance(payload, dict) else "a dict without k1widgets' format"
@@ -162,7 +163,7 @@ def readSave(path: str) -> tuple[Any, dict[str, Any]]:
     return obj, {"generation": payload.get("generation"), "saved": payload.get("saved")}
 
 
-def readWeights(path: str) -> dict[str, Any]:
+def readWeights(path: str) -> Mapping[str, Any]:
     """The model weights of a save, or of a plain state_dict file; no code is unpickled.
 
     Args:
@@ -171,14 +172,15 @@ def readWeights(path: str) -> dict[str, Any]:
     import torch
 
     try:
-        return dict(_readPayload(path, mmap=True)["weights"])
+        weights: Mapping[str, Any] = _readPayload(path, mmap=True)["weights"]
+        return weights
     except SaveFormatError as e:
         try:
             obj = torch.load(path, weights_only=True, map_location="cpu")
         except Exception:
             raise e from None
         if isinstance(obj, Mapping) and all(isinstance(k, str) for k in obj):
-            return dict(obj)
+            return obj
         raise
 
 
