@@ -12,17 +12,18 @@ import os
 import shutil
 import tempfile
 
-_SCRATCH = tempfile.mkdtemp(prefix="k1w-tests-")
-atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
-os.environ["K1W_AUTOSAVE_FOLDER"] = os.path.join(_SCRATCH, "autosave")
-os.environ["K1W_CACHE_FOLDER"] = os.path.join(_SCRATCH, "cache")
+if "K1W_TESTS_SCRATCH" not in os.environ:  # a test's subprocess importing this file reuses its parent's
+    os.environ["K1W_TESTS_SCRATCH"] = _SCRATCH = tempfile.mkdtemp(prefix="k1w-tests-")
+    atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+    os.environ["K1W_AUTOSAVE_FOLDER"] = os.path.join(_SCRATCH, "autosave")
+    os.environ["K1W_CACHE_FOLDER"] = os.path.join(_SCRATCH, "cache")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from readme_net import Network, SkipBlock  # noqa: F401, E402  (re-exported for tests)
-from torch import optim  # noqa: E402
+import pytest
+import torch
+from readme_net import Network, SkipBlock  # noqa: F401  (re-exported for tests)
+from torch import optim
 
-import k1widgets as k1lib  # noqa: E402
+import k1widgets as k1lib
 
 
 def mse(y, yb):
