@@ -95,6 +95,8 @@ class Ours(Variant):
         l.model, l.opt, l.lossF = model, self.opt, mse
         l.data = Data(DataLoader((xt, yt), BS), DataLoader((xv, yv), BS))
         l.cbs.ProgressBar.stream = io.StringIO()
+        # Autosave costs once per run, not per batch (bench/persist.py measures it); k1lib 1.8.1 has none
+        l.cbs.remove("Autosave")
         self.attach()
 
     def attach(self) -> None:

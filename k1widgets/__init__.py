@@ -15,6 +15,7 @@ from k1widgets.background import RunHandle
 from k1widgets.callbacks import Callback, Callbacks
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelRunException
 from k1widgets.learner import Learner
+from k1widgets.persist.checkpoint import checkpoint
 from k1widgets.plot import SliceablePlot
 from k1widgets.plot.ranges import Domain, Range
 from k1widgets.selector import ModuleSelector, SelectorSyntaxError, select
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 _FARMING = ("Harvester", "Runner", "Sampler", "cultivate", "farming", "label")
 
 _VIEWS = {
+    "CacheView": "k1widgets.widgets.cache",
     "PlotView": "k1widgets.widgets.plot",
     "ProgressView": "k1widgets.widgets.progress",
     "SettingsPanel": "k1widgets.widgets.settings",
@@ -33,6 +35,7 @@ _VIEWS = {
 }
 
 __all__ = [
+    "CacheView",
     "Callback",
     "Callbacks",
     "CancelBatchException",
@@ -55,6 +58,7 @@ __all__ = [
     "TreeView",
     "__version__",
     "callbacks",
+    "checkpoint",
     "cultivate",
     "data",
     "farming",

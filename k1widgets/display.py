@@ -40,6 +40,7 @@ VIEWS: dict[str, str] = {
     "k1widgets.farming.harvester.Harvester": "k1widgets.widgets.sweep:SweepView",
     "k1widgets.farming.sampler.Sampler": "k1widgets.widgets.sweep:SweepView",
     "k1widgets.farming.sweep.Sweep": "k1widgets.widgets.sweep:SweepView",
+    "k1widgets.persist.cacheinfo.CacheInfo": "k1widgets.widgets.cache:CacheView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import pickle
 import sys
 import threading
 import time
@@ -24,7 +23,7 @@ from k1widgets.callbacks.callback import Callbacks
 from k1widgets.callbacks.modify import _NOT_A_PAIR
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelException, CancelRunException
 from k1widgets.live import CommandQueue, Feed
-from k1widgets.persist.atomic import atomicWrite
+from k1widgets.persist.saves import SaveFormatError, readSave, readWeights, writeSave
 from k1widgets.settings import settings
 
 __all__ = ["Learner", "LearnerLoadError", "LearnerNotReadyError", "RunHandle"]
@@ -91,6 +90,10 @@ def _baseName(fileName: str | os.PathLike[str]) -> str:
     return name[: -len(".pth")] if name.endswith(".pth") else name
 
 
+DEFAULT_CALLBACKS = ("ProgressBar", "DontTrainValid", "Autosave", "Loss", "CancelOnExplosion")
+"""The callbacks every new learner starts with, by class name (each has its ``cbs.withX`` shortcut)."""
+
+
 class Learner:
     """Trains ``model`` on ``data`` with ``opt`` and ``lossF``, through callbacks ``cbs``.
 
@@ -141,7 +144,11 @@ class Learner:
 
     @staticmethod
     def _defaultCallbacks() -> Callbacks:
-        cbs: Callbacks = Callbacks().withProgressBar().withDontTrainValid().withLoss().withCancelOnExplosion()
+        # the seed lists ProgressBar, DontTrainValid, Autosave, LossLandscape, HookModule, HookParam,
+        # <user callbacks>, Loss, CancelOnExplosion, ParamFinder; dispatch follows each class's `order`
+        cbs = Callbacks()
+        for name in DEFAULT_CALLBACKS:
+            getattr(cbs, f"with{name}")()
         return cbs
 
     # ------------------------------------------------------------------ the four ingredients
@@ -655,25 +662,28 @@ class Learner:
 
     # ------------------------------------------------------------------ persistence
     def save(self, fileName: str | os.PathLike[str]) -> None:
-        """Saves the learner (all but its data) to ``<fileName>.pth`` and the weights to ``<fileName>.model.pth``.
+        """Saves the learner (all but its data) as ``<fileName>.pth``, and its weights as ``<fileName>.model.pth``.
 
-        Both files are written atomically: a crash while saving leaves any earlier file intact.
-        The ``.pth`` file holds pickled code (callbacks, ``lossF`` lambdas) through cloudpickle.
+        One save is one generation: ``Learner.load`` and `loadWeights` read ``<fileName>.pth`` alone,
+        and a crash while saving (an exception, Ctrl-C, ``kill -9``) leaves the previous save
+        loadable, never a mixture of two (see `k1widgets.persist.saves`). Temporary files that an
+        interrupted save left are removed; new files get the umask's permissions (``0o644`` under
+        umask 022). The learner is pickled with cloudpickle, so ``lossF`` lambdas and callbacks
+        come back; ``<fileName>.model.pth`` is a plain ``state_dict`` for other tools.
         """
-        import cloudpickle
-
         if not fileName:
             msg = "l.save() needs a file name, e.g. l.save('run1') writes run1.pth and run1.model.pth."
             raise ValueError(msg)
         if self._running:
             msg = "The learner is running; save it after the run (or cancel it) so the files are consistent."
             raise RuntimeError(msg)
-        base = _baseName(fileName)
-        atomicWrite(base + ".pth", lambda f: cloudpickle.dump(self, f))
-        if self._model is not None:
-            model = self._model
-            atomicWrite(base + ".model.pth", lambda f: torch.save(model.state_dict(), f))
-        print(f"Saved to {base}")
+        print(f"Saved to {self._saveTo(_baseName(fileName))}")
+
+    def _saveTo(self, base: str) -> str:
+        """Writes the save ``base`` (also at ``endRun``, for `Autosave`); returns the ``.pth`` path."""
+        model = self._model
+        writeSave(base, self, model.state_dict() if model is not None else None)
+        return base + ".pth"
 
     @staticmethod
     def load(fileName: str | os.PathLike[str]) -> Learner:
@@ -681,21 +691,31 @@ class Learner:
 
         Loading unpickles code, so **only load files you trust**. To load only a model's weights,
         which is safe, use `loadWeights`. The loaded learner has no data: set ``l.data`` again.
+        ``Learner.load("autosave-2")`` loads the newest autosave (from ``settings.autosave.folder``
+        when the current folder has none).
         """
         if not fileName:
             msg = "Learner.load() needs a file name, e.g. Learner.load('run1') reads run1.pth."
             raise ValueError(msg)
         path = _baseName(fileName) + ".pth"
         if not os.path.exists(path):
-            folder = os.path.dirname(path) or "."
-            saved = sorted(f for f in os.listdir(folder) if f.endswith(".pth") and not f.endswith(".model.pth"))
-            msg = f"No saved learner at {path!r}. Saved learners in {folder!r}: {', '.join(saved) or '(none)'}."
-            raise FileNotFoundError(msg)
+            name = os.fspath(fileName)
+            inAutosaves = os.path.join(settings.autosave.folder, os.path.basename(path))
+            if os.path.dirname(name) == "" and name.startswith("autosave-") and os.path.exists(inAutosaves):
+                path = inAutosaves
+            else:
+                folder = os.path.dirname(path) or "."
+                saved = (
+                    sorted(f for f in os.listdir(folder) if f.endswith(".pth") and not f.endswith(".model.pth"))
+                    if os.path.isdir(folder)
+                    else []
+                )
+                msg = f"No saved learner at {path!r}. Saved learners in {folder!r}: {', '.join(saved) or '(none)'}."
+                raise FileNotFoundError(msg)
         try:
-            with open(path, "rb") as f:
-                learner = pickle.load(f)
-        except Exception as e:
-            msg = f"{path!r} is not a readable learner file ({type(e).__name__}: {e}). The file was left as it is."
+            learner, _ = readSave(path)
+        except SaveFormatError as e:
+            msg = f"{e} The file was left as it is."
             raise LearnerLoadError(msg) from e
         if not isinstance(learner, Learner):
             msg = f"{path!r} holds a {type(learner).__name__}, not a Learner."
@@ -703,12 +723,25 @@ class Learner:
         return learner
 
     def loadWeights(self, fileName: str | os.PathLike[str]) -> None:
-        """Loads only model weights from ``<fileName>.model.pth`` (no code is unpickled)."""
+        """Loads only the model's weights of a save (``torch.load(weights_only=True)``: no code runs).
+
+        Reads ``<fileName>.pth`` (the weights it holds) or, without one, ``<fileName>.model.pth``
+        (any ``torch.save(model.state_dict())`` file works too).
+        """
         if self._model is None:
             msg = "l.loadWeights() needs a model to load into: set l.model = ... first."
             raise LearnerNotReadyError(msg)
-        path = _baseName(fileName) + ".model.pth"
-        self._model.load_state_dict(torch.load(path, weights_only=True))
+        base = _baseName(fileName)
+        paths = [p for p in (base + ".pth", base + ".model.pth") if os.path.exists(p)]
+        if not paths:
+            msg = f"No saved weights at {base + '.pth'!r} or {base + '.model.pth'!r}."
+            raise FileNotFoundError(msg)
+        try:
+            weights = readWeights(paths[0])
+        except SaveFormatError as e:
+            msg = f"{e} The file was left as it is."
+            raise LearnerLoadError(msg) from e
+        self._model.load_state_dict(weights)
 
     def __getstate__(self) -> dict[str, Any]:
         keep = ("_model", "_opt", "_lossF", "_css", "_cbs")

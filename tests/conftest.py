@@ -1,6 +1,22 @@
-"""Shared fixtures: the seed README's network and a learner factory."""
+"""Shared fixtures: the seed README's network and a learner factory.
+
+The suite never litters the repository: before k1widgets is imported, Autosave and the @checkpoint
+cache are pointed at a temporary folder (through their environment variables, so the notebooks,
+JupyterLab and the subprocesses the tests start inherit it), removed when the session ends.
+"""
 
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+if "K1W_TESTS_SCRATCH" not in os.environ:  # a test's subprocess importing this file reuses its parent's
+    os.environ["K1W_TESTS_SCRATCH"] = _SCRATCH = tempfile.mkdtemp(prefix="k1w-tests-")
+    atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+    os.environ["K1W_AUTOSAVE_FOLDER"] = os.path.join(_SCRATCH, "autosave")
+    os.environ["K1W_CACHE_FOLDER"] = os.path.join(_SCRATCH, "cache")
 
 import pytest
 import torch

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from conftest import makeLearner
 import k1widgets as k1lib
 from k1widgets.callbacks import CHECKPOINTS, Callback
 from k1widgets.learner import LearnerLoadError, LearnerNotReadyError
+from k1widgets.persist.saves import writeSave
 
 
 class Events(Callback):
@@ -140,7 +140,8 @@ def test_cancel_run_newline_setting(learner, capsys):
     with_newline = k1lib.settings.cancelRun_newLine
     try:
         k1lib.settings.cancelRun_newLine = False
-        learner.run(1)
+        with learner.cbs.suspend(["Autosave"]):  # it would print "Saved to ..." after the message
+            learner.run(1)
         assert capsys.readouterr().out.endswith("Run cancelled: x.")
     finally:
         k1lib.settings.cancelRun_newLine = with_newline
@@ -298,7 +299,7 @@ def test_save_load_round_trip_keeps_everything_but_data(tmp_path, capsys):
     l.run(2)
     name = str(tmp_path / "run1")
     l.save(name)
-    assert capsys.readouterr().out.endswith(f"Saved to {name}\n")
+    assert capsys.readouterr().out.endswith(f"Saved to {name}.pth\n")
     assert os.path.exists(name + ".pth") and os.path.exists(name + ".model.pth")
     l2 = k1lib.Learner.load(name)
     assert l2.data is None
@@ -341,19 +342,19 @@ def test_failed_save_leaves_the_previous_file_intact(tmp_path, learner, capsys):
 
 SLOW_SAVE = textwrap.dedent(
     """
-    import sys, time, pickle
+    import sys, time
+    import torch
     sys.path.insert(0, {tests!r})
     from conftest import makeLearner
-    from k1widgets.callbacks import CHECKPOINTS, Callback
 
-    class Slow(Callback):
-        def __getstate__(self):
-            print("PICKLING", flush=True)
-            time.sleep(60)
-            return {{}}
+    def slowSave(obj, f, *a, **k):  # the save is writing its temporary file for a minute
+        print("WRITING", flush=True)
+        f.write(b"partial")
+        f.flush()
+        time.sleep(60)
 
+    torch.save = slowSave
     l = makeLearner()
-    l.cbs.append(Slow())
     l.save({name!r})
     """
 )
@@ -366,24 +367,29 @@ def test_kill_9_mid_save_leaves_the_previous_file_intact(tmp_path, learner, caps
     code = SLOW_SAVE.format(tests=os.path.dirname(__file__), name=name)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline().strip() == "PICKLING"
+        assert proc.stdout.readline().strip() == "WRITING"
         assert any(f.endswith(".tmp") for f in os.listdir(tmp_path)), "the save writes to a temp file"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert open(name + ".pth", "rb").read() == good
     assert isinstance(k1lib.Learner.load(name), k1lib.Learner)
+    learner.save(name)  # the next save removes the temporary file the killed one left
+    assert sorted(os.listdir(tmp_path)) == ["run.model.pth", "run.pth"]
 
 
 def test_load_errors_say_what_is_wrong(tmp_path, learner, capsys):
     with pytest.raises(FileNotFoundError, match=r"No saved learner at .*nope\.pth.*Saved learners in .*: \(none\)"):
         k1lib.Learner.load(tmp_path / "nope")
     (tmp_path / "bad.pth").write_bytes(b"not a pickle")
-    with pytest.raises(LearnerLoadError, match=r"bad\.pth' is not a readable learner file .*left as it is"):
+    with pytest.raises(LearnerLoadError, match=r"bad\.pth' is not a readable k1widgets save .*left as it is"):
         k1lib.Learner.load(tmp_path / "bad")
-    (tmp_path / "other.pth").write_bytes(pickle.dumps([1, 2]))
-    with pytest.raises(LearnerLoadError, match="holds a list, not a Learner"):
+    torch.save([1, 2], tmp_path / "other.pth")
+    with pytest.raises(LearnerLoadError, match="holds a list, not a k1widgets save"):
         k1lib.Learner.load(tmp_path / "other")
+    writeSave(str(tmp_path / "notLearner"), [1, 2], None)
+    with pytest.raises(LearnerLoadError, match="holds a list, not a Learner"):
+        k1lib.Learner.load(tmp_path / "notLearner")
     with pytest.raises(ValueError, match="needs a file name"):
         learner.save("")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import k1widgets
 
 PUBLIC = [
+    "CacheView",
     "Callback",
     "Callbacks",
     "CancelBatchException",
@@ -27,6 +28,7 @@ PUBLIC = [
     "TreeView",
     "__version__",
     "callbacks",
+    "checkpoint",
     "cultivate",
     "data",
     "farming",
@@ -47,6 +49,14 @@ def test_unknown_names_raise_attribute_error():
 
     with pytest.raises(AttributeError, match="has no attribute 'Lerner'"):
         k1widgets.Lerner  # noqa: B018
+
+
+def test_checkpoint_is_the_decorator():
+    from k1widgets import checkpoint
+    from k1widgets.persist.checkpoint import Checkpointed
+
+    assert callable(checkpoint)
+    assert isinstance(checkpoint(lambda: 1), Checkpointed)
 
 
 def test_readme_import_style_works():

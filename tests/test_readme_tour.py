@@ -123,3 +123,15 @@ def test_readme_evaluate_records_three_batches(capsys):
     l.record(1, 3)
     assert all(torch.equal(a, b) for a, b in zip(before, l.model.parameters(), strict=True)), "recording trains nothing"
     assert "cancelled" not in capsys.readouterr().out.split("Low loss")[-1]
+
+
+def test_readme_run_ends_with_the_seeds_autosave_line(tmp_path, monkeypatch, capsys):
+    import k1widgets
+
+    monkeypatch.chdir(tmp_path)  # as a user runs it: Autosave writes to the current folder
+    with k1widgets.settings.context(autosave={"folder": "."}):
+        ns = runReadme()
+    out = capsys.readouterr().out
+    assert out.endswith("Run cancelled: Low loss 1 achieved!.\nSaved to autosave-2.pth\n")
+    loaded = k1widgets.Learner.load("autosave-2")
+    assert loaded.Loss.epoch.valid.tolist() == ns["l"].Loss.epoch.valid.tolist()  # the final state of the run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from k1widgets.callbacks.autosave import Autosave, AutosaveWarning
 from k1widgets.callbacks.callback import CHECKPOINTS, Callback, Callbacks, Timings, UnknownCallbackError
 from k1widgets.callbacks.guards import BatchLimit, CancelOnExplosion, CancelOnLowLoss, EpochLimit, TimeLimit
 from k1widgets.callbacks.loss import Loss
@@ -13,6 +14,8 @@ from k1widgets.callbacks.recorder import Recorder
 __all__ = [
     "CHECKPOINTS",
     "Autocast",
+    "Autosave",
+    "AutosaveWarning",
     "BatchLimit",
     "Callback",
     "Callbacks",

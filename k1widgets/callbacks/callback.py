@@ -424,6 +424,13 @@ Use...
         state = dict(self.__dict__)
         state["_dispatch"] = {}
         state["learner"] = None
+        # a save during a run (Autosave at endRun) leaves out what context() blocks added for the run
+        temporary = {id(cb) for added in self._contexts for cb in added}
+        if temporary:
+            state["_cbs"] = [cb for cb in self._cbs if id(cb) not in temporary]
+            state["_byName"] = {n: cb for n, cb in self._byName.items() if id(cb) not in temporary}
+            state["_suspensions"] = [[(cb, w) for cb, w in s if id(cb) not in temporary] for s in self._suspensions]
+        state["_contexts"] = []
         return state
 
 

@@ -140,7 +140,7 @@ class Submitter:
         if isinstance(ex, concurrent.futures.ThreadPoolExecutor):
             return ex.submit(runPoint, fn, key, dict(params), dict(constants), varNames)
         if self._fnBytes is None:
-            import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+            import cloudpickle
 
             self._fnBytes = cloudpickle.dumps(fn)
         return ex.submit(runPointPickled, self._fnBytes, key, dict(params), dict(constants), varNames)

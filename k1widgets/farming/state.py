@@ -192,7 +192,7 @@ def _gridState(data: Mapping[str, Any], sweep: Any, choice: Mapping[str, Any]) -
 
 def _bins(values: Any) -> tuple[list[Any], Any]:
     """Distinct values of a sampler's column, or 10 bins (log-spaced for wide positive ranges)."""
-    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    import pandas as pd
 
     unique = sortedValues(v for v in values.tolist() if v is not None)
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in unique)

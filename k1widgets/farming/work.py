@@ -123,7 +123,7 @@ def runPointPickled(
     digest = hashlib.blake2b(fnBytes, digest_size=16).hexdigest()
     fn = _FNS.get(digest)
     if fn is None:
-        import cloudpickle  # type: ignore[import-untyped, unused-ignore]
+        import cloudpickle
 
         fn = _FNS[digest] = cloudpickle.loads(fnBytes)
     return runPoint(fn, key, params, constants, varNames)

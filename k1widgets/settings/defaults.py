@@ -1,12 +1,14 @@
 """The global `settings` of k1widgets: every key here is read somewhere in the package.
 
 `k1widgets.live` reads its feeds' default rate through the function registered here
-(``settings.live.hz``), so `live` never imports settings.
+(``settings.live.hz``), so `live` never imports settings; `k1widgets.persist.checkpoint` reads
+``settings.cache.folder`` the same way.
 """
 
 from __future__ import annotations
 
 from k1widgets import live
+from k1widgets.persist.checkpoint import defaultCacheFolder, useDefaultFolder
 from k1widgets.settings.core import Settings, nameRoot
 from k1widgets.settings.values import _atLeast
 
@@ -37,4 +39,24 @@ settings.plot.add(
     "most points per line a plot sends to the browser (min-max decimated; full history stays in Python)",
     _atLeast("points", 4),
     env="K1W_PLOT_POINTS",
+)
+settings.add("cache", Settings(), "@checkpoint: where cached results go")
+settings.cache.add(
+    "folder",
+    defaultCacheFolder(),
+    "folder of @checkpoint entries when no work_dir is given (one sub-folder per function; private to you)",
+    env="K1W_CACHE_FOLDER",
+)
+useDefaultFolder(lambda: settings.cache.folder)
+settings.add("autosave", Settings(), "Autosave: the learner saved at the end of every run")
+settings.autosave.add("on", True, "whether Autosave saves the learner at the end of every run", env="K1W_AUTOSAVE")
+settings.autosave.add(
+    "folder", ".", "folder of autosave-0.pth (oldest) ... autosave-2.pth (newest)", env="K1W_AUTOSAVE_FOLDER"
+)
+settings.autosave.add(
+    "count",
+    3,
+    "how many autosaves to keep (autosave-0 ... autosave-<count-1>, the newest)",
+    _atLeast("count", 1),
+    env="K1W_AUTOSAVE_COUNT",
 )

@@ -6,12 +6,14 @@ import importlib
 from typing import Any
 
 from k1widgets.widgets.base import View, staticAsset
+from k1widgets.widgets.cache import CacheView
 from k1widgets.widgets.plot import PlotView, RangeControl
 from k1widgets.widgets.progress import ProgressView
 from k1widgets.widgets.settings import SettingsPanel
 from k1widgets.widgets.tree import TreeView
 
 __all__ = [
+    "CacheView",
     "PlotView",
     "ProgressView",
     "RangeControl",

@@ -19,8 +19,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import bqplot  # type: ignore[import-untyped, unused-ignore]
-import ipywidgets  # type: ignore[import-untyped, unused-ignore]
+import bqplot
+import ipywidgets
 import numpy as np
 import traitlets
 
