@@ -444,7 +444,11 @@ def checkpoint(
         ... def expensive_computation(m, n, iterations=4, stride=1):
         ...     return range(m, n, stride)
         >>> expensive_computation(-100, 200, stride=2)   # computed, saved to results/m-100_n200_4_2.csv
+        range(-100, 200, 2)
         >>> expensive_computation(-100, 200, 4, 2)       # loaded
+        range(-100, 200, 2)
+        >>> expensive_computation.hits, expensive_computation.misses
+        (1, 1)
     """
     if isinstance(func, str | string.Template):
         msg = f"checkpoint takes its key by keyword: @checkpoint(key={func!r:.60})."

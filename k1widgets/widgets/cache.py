@@ -36,8 +36,15 @@ class CacheView(View):
         info: ``fn.info()`` of a ``@checkpoint`` function, or the function itself.
 
     Example:
-        >>> expensive.info()           # displays this view in JupyterLab
-        >>> view = expensive.info().widget()
+        >>> from k1widgets import checkpoint
+        >>> @checkpoint(work_dir="cache")
+        ... def expensive(x):
+        ...     return x * 2
+        >>> expensive(3)
+        6
+        >>> view = expensive.info().widget()   # what displaying expensive.info() shows in JupyterLab
+        >>> type(view).__name__
+        'CacheView'
     """
 
     _esm = staticAsset("cache.js")
