@@ -92,7 +92,8 @@ class Learner:
 
     @staticmethod
     def _defaultCallbacks() -> Callbacks:
-        return Callbacks().withProgressBar().withDontTrainValid().withLoss().withCancelOnExplosion()
+        cbs = Callbacks().withProgressBar().withDontTrainValid().withLossLandscape()
+        return cbs.withLoss().withCancelOnExplosion().withParamFinder()
 
     # ------------------------------------------------------------------ the four ingredients
     @property
@@ -265,7 +266,7 @@ class Learner:
 
         cbs = self.cbs
         self.epochs, self.epoch, self.batch = epochs, 0, 0
-        self._commands.drain()  # stale commands from an earlier run do not apply
+        self._applySettings(self._commands.drain())  # stale cancels/pauses do not apply; settings do
         self._paused = False
         self.status = "running"
         endRunReached = False
@@ -416,11 +417,46 @@ class Learner:
                     self.status = "running"
                     scope, message = arg
                     raise _CANCELS[scope](message)
+                elif cmd == "setParam":
+                    self._applySettings([(cmd, arg)])
             if commands:
                 self.feed.flush()
             if not self._paused:
                 return
             time.sleep(0.02)
+
+    def setParam(self, param: str, value: float) -> None:
+        """Sets optimizer hyper-parameter ``param`` (``"lr"``...) of every param group to ``value``.
+
+        Thread-safe (the finder view's "Use this lr" button calls it): during a run the loop applies it
+        at the next batch boundary, otherwise it applies at once.
+
+        Raises:
+            ValueError: the optimizer's param groups have no hyper-parameter ``param``.
+        """
+        opt = self._opt
+        if opt is None:
+            msg = f"l.setParam({param!r}, ...) needs an optimizer: set l.opt = ... first."
+            raise LearnerNotReadyError(msg)
+        known = sorted({k for g in opt.param_groups for k in g if k != "params"})
+        if param not in known:
+            close = difflib.get_close_matches(str(param), known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = (
+                f"The optimizer's param groups have no hyper-parameter {param!r} (they have {', '.join(known)}).{hint}"
+            )
+            raise ValueError(msg)
+        self._commands.put("setParam", (param, value))
+        if not self._running:
+            self._applySettings(self._commands.drain())
+
+    def _applySettings(self, commands: list[tuple[str, Any]]) -> None:
+        """Applies the ``setParam`` commands among ``commands`` (the others are dropped)."""
+        for cmd, arg in commands:
+            if cmd == "setParam" and self._opt is not None:
+                param, value = arg
+                for group in self._opt.param_groups:
+                    group[param] = value
 
     # ------------------------------------------------------------------ inference and helpers
     def __call__(self, xb: Any, yb: Any = None) -> Any:

@@ -25,6 +25,7 @@ PUBLIC = [
     "__version__",
     "callbacks",
     "data",
+    "schedule",
     "select",
     "settings",
 ]
