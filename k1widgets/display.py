@@ -27,6 +27,10 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.progress.ProgressBar": "k1widgets.widgets.progress:ProgressView",
     "k1widgets.settings.core.Settings": "k1widgets.widgets.settings:SettingsPanel",
     "k1widgets.selector.tree.ModuleSelector": "k1widgets.widgets.tree:TreeView",
+    "k1widgets.callbacks.finder.FinderPlot": "k1widgets.widgets.finder:FinderView",
+    "k1widgets.callbacks.landscape.Landscape": "k1widgets.widgets.landscape:LandscapeView",
+    "k1widgets.schedule.Fn": "k1widgets.widgets.schedule:ScheduleView",
+    "k1widgets.callbacks.scheduler.ParamScheduler": "k1widgets.widgets.schedule:ParamSchedulerView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 
