@@ -219,7 +219,9 @@ class _Plan:
         for ps in schedulers:
             for hyper in ps.schedules:
                 if hyper not in known:
-                    close = difflib.get_close_matches(hyper, known, n=1)
+                    close = difflib.get_close_matches(hyper, known, n=1) or [
+                        k for k in known if k.lower() == hyper.lower()
+                    ]
                     hint = f" Did you mean {close[0]!r}?" if close else ""
                     msg = (
                         f"{ps.name} schedules {hyper!r}, but the optimizer's param groups have no such "

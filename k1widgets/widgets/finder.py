@@ -51,9 +51,7 @@ class FinderView(ipywidgets.VBox):
         self.chosen = bqplot.Lines(**vertical, colors=["#2ca02c"], stroke_width=2)
         self.xAxis = bqplot.Axis(scale=self.xs, label=param, tick_format=".0e", tick_values=np.array(logTicks(lo, hi)))
         yTicks = {"tick_values": np.array(logTicks(float(y.min()), float(y.max())))} if logY and len(y) else {}
-        self.yAxis = bqplot.Axis(
-            scale=self.ys, orientation="vertical", label="fixed-batch loss", tick_format=".3~g", **yTicks
-        )
+        self.yAxis = bqplot.Axis(scale=self.ys, side="left", label="fixed-batch loss", tick_format=".3~g", **yTicks)
         self.fig = bqplot.Figure(
             marks=[self.curve, self.suggested, self.chosen],
             axes=[self.xAxis, self.yAxis],

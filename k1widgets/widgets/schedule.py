@@ -42,7 +42,7 @@ class _Plot:
         )
         axes = [
             bqplot.Axis(scale=self.xs, label="progress", num_ticks=5),
-            bqplot.Axis(scale=self.ys, orientation="vertical", tick_format=".2~g", num_ticks=4),
+            bqplot.Axis(scale=self.ys, side="left", tick_format=".2~g", num_ticks=4),
         ]
         label = getattr(s, "label", "") or "custom"
         self.fig = bqplot.Figure(
