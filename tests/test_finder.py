@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import random
 
 import numpy as np
@@ -15,6 +14,15 @@ from k1widgets import Callback
 from k1widgets.callbacks import FinderPlot, ParamFinder
 from k1widgets.callbacks.finder import suggest
 from k1widgets.data import Data
+
+
+@pytest.fixture(autouse=True, scope="module")
+def oneThread():
+    """One torch thread: on a shared, loaded CPU, OpenMP regions of the batched passes stall (25x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def weights(l):
@@ -201,7 +209,7 @@ def test_set_param_during_a_run_applies_at_the_next_batch():
     l.cbs.append(Click())
     l.run(1)
     assert seen[:5] == [1e-2, 1e-2, 1e-2, 1e-2, 5e-4]  # queued at batch 2, applied before batch 3
-    with pytest.raises(ValueError, match="no hyper-parameter 'lrr'.*Did you mean 'lr'"):
+    with pytest.raises(ValueError, match=r"no hyper-parameter 'lrr'.*Did you mean 'lr'"):
         l.setParam("lrr", 1.0)
 
 
@@ -234,4 +242,4 @@ def test_finder_view_button_sets_the_lr():
     assert "Set lr = 0.002 on 1 param group, now." in v.status.value
     v.window.value = [-5.0, -3.0]
     assert (v.xs.min, v.xs.max) == pytest.approx((1e-5, 1e-3))
-    assert os.path.commonprefix([v.fig.title, "ParamFinder: lr, suggested"]) == "ParamFinder: lr, suggested"
+    assert v.fig.title.startswith("ParamFinder: lr, suggested")

@@ -151,7 +151,7 @@ def test_errors_say_what_to_do():
         ParamScheduler("Linear >", linear(0, 1, "lr"))
     l = makeLearner()
     l.cbs.withParamScheduler("*", linear(0, 1, "Lr"))
-    with pytest.raises(ValueError, match="no such hyper-parameter.*Did you mean 'lr'"):
+    with pytest.raises(ValueError, match=r"no such hyper-parameter.*Did you mean 'lr'"):
         l.run(1)
     assert len(l.opt.param_groups) == 1  # nothing was split
 

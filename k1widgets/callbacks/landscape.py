@@ -167,6 +167,7 @@ class LossLandscape(Callback):
             a, b = np.meshgrid(coords, coords)  # rows β, columns α
             losses = np.empty((len(sc), points, points))
             info: dict[str, Any] = {"mode": mode, "chunk": chunk, "fallback": ""}
+            fallback = ""
             for s, scale in enumerate(sc):
                 self._progress(s, len(sc), scale, quiet)
                 vals, info = evaluate(
@@ -175,6 +176,8 @@ class LossLandscape(Callback):
                 chunk = info["chunk"]
                 if info["mode"] == "loop" and mode == "auto":
                     mode = "loop"  # found out on the first plane: no need to try vmap again
+                    fallback = info["fallback"]
+                info["fallback"] = fallback or info["fallback"]
                 grid = vals.reshape(points, points)
                 grid[points // 2, points // 2] = centre
                 losses[s] = grid
