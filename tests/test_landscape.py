@@ -141,7 +141,7 @@ def test_falls_back_to_a_loop_where_vmap_cannot_run():
 
 def test_directions_are_filter_normalized_and_seeded():
     model = makeLearner().model
-    d1, d2 = directions(model, 3)
+    d1, _ = directions(model, 3)
     names = [n for n, p in model.named_parameters() if p.dim() > 1]
     assert sorted(d1) == sorted(names)  # biases are left out unless asked for
     params = dict(model.named_parameters())
@@ -167,7 +167,7 @@ def test_chunk_size_follows_activation_memory():
 
 def test_even_points_and_bad_scales_are_refused():
     l = makeLearner()
-    with pytest.raises(ValueError, match="odd whole number >= 3.*Use 41"):
+    with pytest.raises(ValueError, match=r"odd whole number >= 3.*Use 41"):
         l.LossLandscape.plot(points=40)
     with pytest.raises(ValueError, match="positive numbers"):
         l.LossLandscape.plot(scales=[0.1, -1])
