@@ -208,8 +208,8 @@ class CombinedSchedule(Fn):
                 flat.extend(q._copy(width=q.width * k) for q in p.parts)
             else:
                 flat.append(p)
-        self.parts = flat
-        self._total = sum(p.width for p in flat)
+        self.parts: list[Fn] = flat
+        self._total: float = sum(p.width for p in flat)
         edges, acc = [0.0], 0.0
         for p in flat:
             acc += p.width

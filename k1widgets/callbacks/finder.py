@@ -111,7 +111,7 @@ class ParamFinder(Callback):
             ValueError: bad arguments, or the optimizer has no hyper-parameter ``param``.
             LearnerNotReadyError: the learner lacks a model, data, optimizer or loss function.
         """
-        l = self.learner
+        l: Any = self.learner
         if l is None:
             msg = "ParamFinder.run() needs the finder in a learner's callbacks (l.cbs.withParamFinder())."
             raise RuntimeError(msg)
@@ -179,10 +179,11 @@ class ParamFinder(Callback):
         if v is None or not math.isfinite(v):
             msg = "There is no suggestion to use yet: run the finder first (l.ParamFinder.run()), or pass a value."
             raise ValueError(msg)
-        if self.learner is None:
+        l: Any = self.learner
+        if l is None:
             msg = "ParamFinder.use() needs the finder in a learner's callbacks."
             raise RuntimeError(msg)
-        self.learner.setParam(self.param, float(v))
+        l.setParam(self.param, float(v))
         return float(v)
 
     def _reprUse(self) -> str:
@@ -215,7 +216,7 @@ class _Sweep(Callback):
         self.above = 0
 
     def startBatch(self) -> None:
-        l = self.learner
+        l: Any = self.learner
         if not l.model.training:
             return
         if self.i >= self.samples:
@@ -230,13 +231,13 @@ class _Sweep(Callback):
         return True  # the sweep never validates
 
     def endLoss(self) -> None:
-        l = self.learner
+        l: Any = self.learner
         if l.model.training:
             self.pending.append(l.loss)
 
     def endBatch(self) -> None:
         """After the step: measures the fixed batch (every ``every`` steps) and decides whether to stop."""
-        l = self.learner
+        l: Any = self.learner
         if not l.model.training:
             return
         i = self.i

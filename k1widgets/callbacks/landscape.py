@@ -62,7 +62,8 @@ class Landscape:
 
     def alphas(self, s: int) -> np.ndarray:
         """The α (and β) values of scale number ``s``."""
-        return self.coords * self.scales[s]
+        out: np.ndarray = self.coords * self.scales[s]
+        return out
 
     def __repr__(self) -> str:
         i = self.info
@@ -134,7 +135,7 @@ class LossLandscape(Callback):
         Raises:
             ValueError: an even ``points``, an empty or non-positive ``scales``.
         """
-        l = self.learner
+        l: Any = self.learner
         if l is None or l.model is None or l.lossF is None:
             msg = "LossLandscape.plot() needs a learner with a model and a loss function (l.model, l.lossF)."
             raise RuntimeError(msg)

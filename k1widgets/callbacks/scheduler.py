@@ -92,7 +92,8 @@ class ParamScheduler(Callback):
         """The `ModuleSelector` of the learner's model with this scheduler's css."""
         from k1widgets.selector import select
 
-        model = self.learner.model if self.learner is not None else None
+        l: Any = self.learner
+        model = l.model if l is not None else None
         if model is None:
             msg = "ParamScheduler.selector needs the scheduler in a learner with a model: l.cbs.append(ps) first."
             raise RuntimeError(msg)
@@ -116,7 +117,7 @@ class ParamScheduler(Callback):
     # ------------------------------------------------------------------ checkpoints
     def startRun(self) -> None:
         """The first active scheduler splits the param groups for every active scheduler."""
-        l = self.learner
+        l: Any = self.learner
         self.progress = None
         self._total, self._perEpoch = _trainingSteps(l)
         if self._plan is not None:  # set up by an earlier scheduler in this run
@@ -129,7 +130,7 @@ class ParamScheduler(Callback):
 
     def startBatch(self) -> None:
         """Sets each schedule's value for this training batch."""
-        l = self.learner
+        l: Any = self.learner
         if not l.model.training or self._plan is None:
             return
         if self._perEpoch is not None:
@@ -248,14 +249,14 @@ class _Plan:
             parts: dict[tuple[tuple[str, int], ...], list[Any]] = {}
             for p in params:
                 parts.setdefault(tuple(sorted(byParam.get(id(p), ()))), []).append(p)
-            for j, (key, ps) in enumerate(parts.items()):
+            for j, (claims, members) in enumerate(parts.items()):
                 if j == 0:
                     group = g
-                    group["params"] = ps
+                    group["params"] = members
                 else:
-                    group = {**{k: _copyValue(v) for k, v in hypers.items()}, "params": ps}
+                    group = {**{k: _copyValue(v) for k, v in hypers.items()}, "params": members}
                 groups.append(group)
-                for hyper, i in key:
+                for hyper, i in claims:
                     self.assign[i].setdefault(hyper, []).append(group)
         opt.param_groups[:] = groups
 

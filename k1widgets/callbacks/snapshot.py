@@ -39,7 +39,7 @@ class RngState:
 
     def __init__(self) -> None:
         self.torch = torch.get_rng_state()
-        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
         self.cuda = torch.cuda.get_rng_state_all() if cuda else None
         self.numpy = np.random.get_state()
         self.random = random.getstate()
@@ -91,13 +91,13 @@ class TrainingSnapshot:
             m.training = training
         opt = self.opt
         if opt is not None:
-            for g, saved in self.groups:
-                g.clear()
-                g.update({k: (list(v) if k == "params" else _clone(v)) for k, v in saved.items()})
+            for group, hypers in self.groups:
+                group.clear()
+                group.update({k: (list(v) if k == "params" else _clone(v)) for k, v in hypers.items()})
             opt.param_groups[:] = self.groupList
             opt.state.clear()
-            for p, s in self.state.items():
-                opt.state[p] = {k: _clone(v) for k, v in s.items()}
+            for param, s in self.state.items():
+                opt.state[param] = {k: _clone(v) for k, v in s.items()}
         self.rng.restore()
 
 

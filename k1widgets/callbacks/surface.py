@@ -29,7 +29,9 @@ __all__ = ["activationBytes", "chunkSize", "directions", "evaluate"]
 _CPU_BUDGET = 16 * 2**20  # bytes of activations per chunk; larger chunks got slower from memory traffic
 
 
-def directions(model: nn.Module, seed: int = 0, *, biases: bool = False) -> tuple[dict[str, torch.Tensor], ...]:
+def directions(
+    model: nn.Module, seed: int = 0, *, biases: bool = False
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Two filter-normalized Gaussian directions ``(d1, d2)``: parameter name -> tensor shaped like it.
 
     Parameters whose direction is zero (1-d ones when ``biases=False``) are left out. Drawn from a CPU

@@ -37,7 +37,8 @@ def toColorScale(z: np.ndarray) -> tuple[np.ndarray, bool]:
     z = np.asarray(z, dtype=np.float64)
     finite = z[np.isfinite(z)]
     if len(finite) and finite.min() > 0:
-        return np.log10(np.where(np.isfinite(z), z, np.nan)), True
+        logged: np.ndarray = np.log10(np.where(np.isfinite(z), z, np.nan))
+        return logged, True
     return z, False
 
 
@@ -50,7 +51,8 @@ def colorize(t: np.ndarray) -> np.ndarray:
     f = (pos - i)[..., None]
     rgb = anchors[i] * (1 - f) + anchors[i + 1] * f
     rgb[np.isnan(t)] = (220, 220, 220)
-    return np.round(rgb).astype(np.uint8)
+    out: np.ndarray = np.round(rgb).astype(np.uint8)
+    return out
 
 
 def contourLevels(z: np.ndarray, n: int = 8) -> np.ndarray:
@@ -58,7 +60,8 @@ def contourLevels(z: np.ndarray, n: int = 8) -> np.ndarray:
     finite = z[np.isfinite(z)]
     if not len(finite) or finite.max() <= finite.min():
         return np.empty(0)
-    return np.linspace(finite.min(), finite.max(), n + 2)[1:-1]
+    levels: np.ndarray = np.linspace(finite.min(), finite.max(), n + 2)[1:-1]
+    return levels
 
 
 def contourSegments(z: np.ndarray, level: float) -> np.ndarray:
@@ -78,7 +81,8 @@ def contourSegments(z: np.ndarray, level: float) -> np.ndarray:
 
     def t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.clip((level - a) / (b - a), 0.0, 1.0)
+            out: np.ndarray = np.clip((level - a) / (b - a), 0.0, 1.0)
+        return out
 
     # the crossing point on each edge: bottom, right, top, left
     pts = np.stack(
