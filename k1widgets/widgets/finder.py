@@ -53,7 +53,7 @@ class FinderView(ipywidgets.VBox):
         yTicks = {"tick_values": np.array(logTicks(float(y.min()), float(y.max())))} if logY and len(y) else {}
         self.yAxis = bqplot.Axis(scale=self.ys, side="left", label="fixed-batch loss", tick_format=".3~g", **yTicks)
         self.fig = bqplot.Figure(
-            marks=[self.curve, self.suggested, self.chosen],
+            marks=[self.curve, self.chosen, self.suggested],  # the dashed suggestion on top
             axes=[self.xAxis, self.yAxis],
             title=self._title(s),
             fig_margin={"top": 40, "bottom": 44, "left": 70, "right": 20},
@@ -71,6 +71,7 @@ class FinderView(ipywidgets.VBox):
             value=s, base=10, min=e0, max=e1, step=0.01, description=param, readout_format=".2e"
         )
         self.value.add_class("k1w-finder-value")
+        self.chosenValue = s  # exact: the slider's front end rounds to its step, which is not a choice
         self.button = ipywidgets.Button(description=f"Use this {param}", button_style="primary", icon="check")
         self.button.add_class("k1w-finder-use")
         self.status = ipywidgets.HTML(self._statusText())
@@ -112,12 +113,15 @@ class FinderView(ipywidgets.VBox):
 
     def _onValue(self, change: dict[str, Any]) -> None:
         v = float(change["new"])
+        if abs(math.log10(v) - math.log10(self.chosenValue)) <= self.value.step / 2 + 1e-9:
+            return  # the slider snapped to its step: keep the exact value
+        self.chosenValue = v
         self.chosen.x = np.array([v, v])
         self.fig.title = self._title(v)
 
     def _onUse(self, button: Any = None) -> None:
         """Sets the chosen value on the optimizer through the learner (queued if it is training)."""
-        v = float(self.value.value)
+        v = float(self.chosenValue)
         learner = self.finder.learner
         try:
             self.finder.use(v)

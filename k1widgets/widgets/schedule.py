@@ -30,18 +30,22 @@ _POINTS = 201
 class _Plot:
     """One schedule's bqplot figure: the curve and the progress marker."""
 
-    def __init__(self, s: Any, *, width: str = "300px", height: str = "190px") -> None:
+    def __init__(self, s: Any, *, width: str = "340px", height: str = "210px") -> None:
         self.s = s
         x = np.linspace(0.0, 1.0, _POINTS)
         y = np.array([float(s(v)) for v in x])
-        self.xs, self.ys = bqplot.LinearScale(min=0.0, max=1.0), bqplot.LinearScale()
+        finite = y[np.isfinite(y)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        pad = (hi - lo) * 0.08 or abs(hi) * 0.08 or 1.0
+        self.xs = bqplot.LinearScale(min=0.0, max=1.0, allow_padding=False)
+        self.ys = bqplot.LinearScale(min=lo - pad, max=hi + pad, allow_padding=False)
         scales = {"x": self.xs, "y": self.ys}
         self.curve = bqplot.Lines(x=x, y=y, scales=scales, colors=[COLORS[0]], stroke_width=1.8)
         self.marker = bqplot.Scatter(
             x=np.empty(0), y=np.empty(0), scales=scales, colors=["#d62728"], default_size=60, stroke="white"
         )
         axes = [
-            bqplot.Axis(scale=self.xs, label="progress", num_ticks=5),
+            bqplot.Axis(scale=self.xs, label="progress", tick_values=np.linspace(0, 1, 5), tick_format=".2~f"),
             bqplot.Axis(scale=self.ys, side="left", tick_format=".2~g", num_ticks=4),
         ]
         label = getattr(s, "label", "") or "custom"
@@ -49,7 +53,8 @@ class _Plot:
             marks=[self.curve, self.marker],
             axes=axes,
             title=f"{getattr(s, 'param', None) or 'schedule'}: {label}",
-            fig_margin={"top": 34, "bottom": 40, "left": 56, "right": 12},
+            fig_margin={"top": 30, "bottom": 40, "left": 60, "right": 16},
+            title_style={"font-size": "12px"},
             animation_duration=0,
             layout=ipywidgets.Layout(width=width, height=height),
         )
