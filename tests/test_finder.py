@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -257,3 +258,15 @@ def test_finder_view_button_sets_the_lr():
     v.window.value = [-5.0, -3.0]
     assert (v.xs.min, v.xs.max) == pytest.approx((1e-5, 1e-3))
     assert v.fig.title.startswith("ParamFinder: lr, suggested")
+
+
+def test_seed_readme_cell_runs_verbatim(capsys):
+    from test_readme_tour import runReadme
+
+    ns = runReadme()
+    capsys.readouterr()
+    exec("l = newL(); p = l.ParamFinder.plot(samples=1000)[:0.99]", ns)  # the seed's cell, verbatim
+    out = capsys.readouterr().out
+    assert re.search(r"Suggested param: 0\.00\d+", out)  # the README net's suggestion is a few 1e-3
+    assert repr(ns["p"]).startswith("Sliceable plot. Can...")
+    assert ns["l"].ParamFinder.tried < 1000  # stopped once the loss blew up

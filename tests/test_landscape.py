@@ -219,3 +219,15 @@ def test_landscape_view_state():
     assert len(segs) == v.contourOffsets[-1] > 0 and v.contourOffsets == sorted(v.contourOffsets)
     assert v.coords[3] == 0.0 and v.centre == ls.centre
     v.close()
+
+
+def test_seed_readme_cell_runs_verbatim(capsys):
+    from test_readme_tour import runReadme
+
+    ns = runReadme()  # ends with l = newL(); l.run(10)
+    capsys.readouterr()
+    exec("ls = l.LossLandscape.plot()", ns)  # the seed's cell (its value is what the notebook shows)
+    out = capsys.readouterr().out
+    assert "8/8 scales, finished [-2.82, 2.82] range" in out
+    ls = ns["ls"]
+    assert ls.losses.shape == (8, 21, 21) and ls.losses[-1].max() > 100 * ls.centre  # a basin around the weights
