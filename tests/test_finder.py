@@ -225,6 +225,17 @@ def test_set_param_during_a_run_applies_at_the_next_batch():
         l.setParam("lrr", 1.0)
 
 
+def test_stops_when_every_value_was_tried(capsys):
+    l = makeLearner()
+    l.cbs.remove("ParamFinder")
+    l.cbs.withParamFinder(1e12)  # never "loss increases significantly"
+    l.ParamFinder.run(samples=30, high=1e-3)
+    f = l.ParamFinder
+    assert f.tried == 30 and f.stopReason == "all values tried" and len(f.trainLosses) == 30
+    assert len(f.values) == 30 and f.values[-1] == pytest.approx(1e-3)  # samples < 800: measured every step
+    assert "tried 30 of 30 values (1e-06 … 1.00e-03); stopped: all values tried." in capsys.readouterr().out
+
+
 def test_bad_arguments():
     l = makeLearner()
     with pytest.raises(ValueError, match="no hyper-parameter 'momentum' to sweep"):

@@ -226,6 +226,7 @@ class _Sweep(Callback):
         self.lastWrite = 0.0
         self.best = math.inf
         self.above = 0
+        self.stepping = False  # a value was set for this batch (endBatch also follows cancelled batches)
 
     def startBatch(self) -> None:
         l: Any = self.learner
@@ -238,6 +239,7 @@ class _Sweep(Callback):
         param = self.finder.param
         for g in l.opt.param_groups:
             g[param] = value
+        self.stepping = True
 
     def startValidBatches(self) -> bool:
         return True  # the sweep never validates
@@ -250,8 +252,9 @@ class _Sweep(Callback):
     def endBatch(self) -> None:
         """After the step: measures the fixed batch (every ``every`` steps) and decides whether to stop."""
         l: Any = self.learner
-        if not l.model.training:
+        if not (l.model.training and self.stepping):
             return
+        self.stepping = False
         i = self.i
         self.i += 1
         if self.i % self.every and self.i < self.samples:
