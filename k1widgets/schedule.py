@@ -12,7 +12,8 @@ The k1lib.schedule seed's API::
 
 Combining: ``s1 + s2`` is one schedule over [0, 1] in which each part takes a share proportional to
 its width (1 unless scaled: ``3 * s`` or ``s * 3`` triples it, ``s / 2`` halves it). Sums flatten, so
-``a + b + c`` splits [0, 1] in thirds (k1lib nests them: halves, then quarters). ``s + "lr"`` returns
+``a + b + c`` splits [0, 1] in thirds (k1lib nests them: halves, then quarters), and a sum's width is
+the sum of its parts' (``3 * (a + b) + c`` gives a and b 3/7 each). ``s + "lr"`` returns
 a copy scheduling ``"lr"``. Nothing mutates a schedule in place but the ``param`` and ``progress``
 attributes.
 

@@ -180,8 +180,8 @@ def test_only_batch_preparing_callbacks_run_during_the_sweep():
     l.cbs.append(Prep())
     l.ParamFinder.run(samples=100, quiet=True)
     assert len(l.Loss.train) == losses  # Loss was suspended
-    assert len(calls) >= 50  # the batch-preparing callback ran
-    assert l.ParamFinder.tried >= 50
+    # the batch-preparing callback ran at every step, and on the 4 batches that make the fixed batch
+    assert len(calls) == l.ParamFinder.steps + 4 and l.ParamFinder.steps >= 20
     assert not any(cb.suspended for cb in l.cbs)
     assert "_paramFinderSweep" not in l.cbs
 
@@ -228,12 +228,24 @@ def test_set_param_during_a_run_applies_at_the_next_batch():
 def test_stops_when_every_value_was_tried(capsys):
     l = makeLearner()
     l.cbs.remove("ParamFinder")
-    l.cbs.withParamFinder(1e12)  # never "loss increases significantly"
+    l.cbs.withParamFinder(1e12, flatStride=1)  # never "loss increases significantly"; one value per step
     l.ParamFinder.run(samples=30, high=1e-3)
     f = l.ParamFinder
-    assert f.tried == 30 and f.stopReason == "all values tried" and len(f.trainLosses) == 30
+    assert f.tried == f.steps == 30 and f.stopReason == "all values tried" and len(f.trainLosses) == 30
     assert len(f.values) == 30 and f.values[-1] == pytest.approx(1e-3)  # samples < 800: measured every step
-    assert "tried 30 of 30 values (1e-06 … 1.00e-03); stopped: all values tried." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "30 steps over 30 of 30 values (1e-06 … 1.00e-03); stopped: all values tried." in out
+
+
+def test_flat_start_is_covered_faster():
+    l = makeLearner()
+    l.ParamFinder.run(samples=1000, quiet=True)
+    f = l.ParamFinder
+    assert f.steps < f.tried * 0.7  # the flat start went 8 values a step
+    gaps = np.diff(np.log10(f.trainValues))
+    assert gaps[0] == pytest.approx(8 * 8 / 999) and gaps[-1] == pytest.approx(8 / 999)
+    flat = f.losses[f.values < 1e-5]
+    assert len(flat) and np.all(np.abs(flat / f.losses[0] - 1) <= 0.01 + 1e-9)
 
 
 def test_bad_arguments():

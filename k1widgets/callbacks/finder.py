@@ -5,6 +5,11 @@ until the loss blows up, prints ``Suggested param: ...`` and returns a `FinderPl
 [0, 1] coordinates, as the seed's reminder says). It costs nothing until used: no hooks, no checkpoint
 methods (the sweep runs in a callback added only for its duration).
 
+**Flat start.** Values far below the useful range change nothing (with Adam, ``lr = 1e-6`` moves a
+weight by about 1e-6 a step), so while the fixed-batch loss stays within 1 % of its first value each
+step covers ``flatStride`` (8) values; from the first step that moves it, one value per step. With
+``samples=1000`` on the README network that is about 210 steps instead of 480.
+
 **The suggestion.** A training batch's loss mostly says which samples the batch holds (the README
 network's targets span 0.007 … 148), so a curve of training losses is noise that no smoothing rescues.
 After every second step (every step for ``samples < 800``) the finder instead measures the loss on one
@@ -83,6 +88,8 @@ class ParamFinder(Callback):
     Args:
         tolerance: how many times the lowest fixed-batch loss a loss may reach before the sweep stops.
         evalSamples: how many training samples the fixed evaluation batch holds.
+        flatStride: while the fixed-batch loss stays within 1 % of its first value (tiny values that
+            change nothing), each step covers this many values; then one value per step. 1 turns it off.
 
     Example:
         >>> l.ParamFinder.plot(samples=1000)[:0.99]   # sweep, print the suggestion, plot
@@ -92,12 +99,17 @@ class ParamFinder(Callback):
 
     order = 30
 
-    def __init__(self, tolerance: float = 4.0, *, evalSamples: int = 256) -> None:
+    def __init__(self, tolerance: float = 4.0, *, evalSamples: int = 256, flatStride: int = 8) -> None:
         super().__init__()
         if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not tolerance > 1:
             msg = f"ParamFinder's tolerance is a factor > 1 (how much higher the loss may get), got {tolerance!r}."
             raise ValueError(msg)
-        self.tolerance, self.evalSamples = float(tolerance), evalSamples
+        if isinstance(flatStride, bool) or not isinstance(flatStride, int) or flatStride < 1:
+            msg = (
+                f"flatStride (values a step covers while the loss is flat) is a whole number >= 1, got {flatStride!r}."
+            )
+            raise ValueError(msg)
+        self.tolerance, self.evalSamples, self.flatStride = float(tolerance), evalSamples, flatStride
         self._clear("lr", 0)
 
     def _clear(self, param: str, samples: int) -> None:
@@ -108,7 +120,8 @@ class ParamFinder(Callback):
         self.trainValues = np.empty(0)
         self.suggestion: float | None = None
         self.stopReason = ""
-        self.tried = 0
+        self.tried = 0  # values covered
+        self.steps = 0  # training steps taken
 
     # ------------------------------------------------------------------ running
     def run(
@@ -217,7 +230,12 @@ class _Sweep(Callback):
         self.finder, self.allValues, self.samples, self.quiet = finder, values, samples, quiet
         self.every = 2 if samples >= 800 else 1
         self.evalBatch: tuple[Any, Any] = (None, None)
-        self.i = 0
+        self.i = 0  # index of the next value
+        self.steps = 0
+        self.stride = finder.flatStride
+        self.first: float | None = None
+        self.value = 0.0
+        self.stepValues: list[float] = []
         self.pending: list[torch.Tensor] = []
         self.evalValues: list[float] = []
         self.evalLosses: list[float] = []
@@ -235,7 +253,7 @@ class _Sweep(Callback):
         if self.i >= self.samples:
             self.reason = "all values tried"
             raise CancelRunException(self.reason, silent=True)
-        value = float(self.allValues[self.i])
+        self.value = value = float(self.allValues[self.i])
         param = self.finder.param
         for g in l.opt.param_groups:
             g[param] = value
@@ -255,9 +273,11 @@ class _Sweep(Callback):
         if not (l.model.training and self.stepping):
             return
         self.stepping = False
-        i = self.i
-        self.i += 1
-        if self.i % self.every and self.i < self.samples:
+        value = self.value
+        self.stepValues.append(value)
+        self.steps += 1
+        self.i += self.stride
+        if self.steps % self.every and self.i < self.samples:
             return
         self._flush()
         model, (xb, yb) = l.model, self.evalBatch
@@ -267,7 +287,6 @@ class _Sweep(Callback):
                 loss = float(l.lossF(model(xb), yb))
         finally:
             model.train()
-        value = float(self.allValues[i])
         bad = [v for v in self.trainLosses[-self.every :] if not math.isfinite(v)]
         if bad or not math.isfinite(loss):
             which = "training" if bad else "fixed-batch"
@@ -275,6 +294,10 @@ class _Sweep(Callback):
             raise CancelRunException(self.reason, silent=True)
         self.evalValues.append(value)
         self.evalLosses.append(loss)
+        if self.first is None:
+            self.first = loss
+        elif self.stride > 1 and abs(loss / self.first - 1) > 0.01:
+            self.stride = 1  # the loss moves: one value per step from here on
         self.best = min(self.best, loss)
         self.above = self.above + 1 if loss > self.finder.tolerance * self.best else 0
         if self.above >= 2:
@@ -294,7 +317,8 @@ class _Sweep(Callback):
         if now - self.lastWrite >= 0.1:
             self.lastWrite = now
             sys.stdout.write(
-                f"\rParamFinder: {self.i}/{self.samples}, {self.finder.param} {value:.2e}, loss {loss:.4g}   "
+                f"\rParamFinder: {min(self.i, self.samples)}/{self.samples}, {self.finder.param} {value:.2e}, "
+                f"loss {loss:.4g}   "
             )
             sys.stdout.flush()
 
@@ -302,19 +326,21 @@ class _Sweep(Callback):
         """Moves what was recorded into the finder (also after an error)."""
         self._flush()
         f = self.finder
-        f.tried = self.i
+        f.tried, f.steps = min(self.i, self.samples), self.steps
         f.values, f.losses = np.asarray(self.evalValues), np.asarray(self.evalLosses)
         n = len(self.trainLosses)
-        f.trainValues, f.trainLosses = self.allValues[:n].copy(), np.asarray(self.trainLosses)
+        f.trainValues, f.trainLosses = np.asarray(self.stepValues[:n]), np.asarray(self.trainLosses)
         f.stopReason = self.reason or ("all values tried" if self.i >= self.samples else "the run ended")
 
     def summary(self) -> None:
         if self.quiet:
             return
         f = self.finder
-        span = f"{self.allValues[0]:.0e} … {self.allValues[max(f.tried - 1, 0)]:.2e}"
+        last = self.stepValues[-1] if self.stepValues else self.allValues[0]
+        span = f"{self.allValues[0]:.0e} … {last:.2e}"
         sys.stdout.write(
-            f"\rParamFinder: tried {f.tried} of {self.samples} values ({span}); stopped: {f.stopReason}.\n"
+            f"\rParamFinder: {f.steps} steps over {f.tried} of {self.samples} values ({span}); "
+            f"stopped: {f.stopReason}.\n"
         )
         sys.stdout.flush()
 
