@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ import k1widgets as k1lib_ours
 from k1widgets.callbacks import ParamFinder
 
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", category=UserWarning)  # k1lib's hooks warn on every run
 
 
 def mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -120,24 +122,26 @@ def bare(steps: int) -> Callable[[], int]:
 def finderRounds(rounds: int, withK1lib: bool) -> None:
     """Each case builds a fresh learner and returns (what to time, the learner whose finder counts iterations)."""
 
-    def ours() -> tuple[Callable[[], Any], Any]:
-        l = newL()
-        return (lambda: l.ParamFinder.plot(samples=1000)), l
+    Case = tuple[Callable[[], Any], Callable[[], int | None]]
 
-    def hundred() -> tuple[Callable[[], Any], Any]:
+    def ours() -> Case:
+        l = newL()
+        return (lambda: l.ParamFinder.plot(samples=1000)), lambda: l.ParamFinder.steps
+
+    def hundred() -> Case:
         l = newL()
         l.cbs.remove("ParamFinder")
-        l.cbs.append(ParamFinder(tolerance=1e12), "ParamFinder")
-        return (lambda: l.ParamFinder.run(samples=100, high=1.0, quiet=True)), l
+        l.cbs.append(ParamFinder(tolerance=1e12, flatStride=1), "ParamFinder")
+        return (lambda: l.ParamFinder.run(samples=100, high=1.0, quiet=True)), lambda: l.ParamFinder.steps
 
-    def theirs() -> tuple[Callable[[], Any], Any]:
+    def theirs() -> Case:
         l = k1libL()
-        return (lambda: l.ParamFinder.run(samples=1000)), None
+        return (lambda: l.ParamFinder.run(samples=1000)), lambda: int(l.ParamFinder.idx)
 
-    cases: dict[str, Callable[[], tuple[Callable[[], Any], Any]]] = {
+    cases: dict[str, Callable[[], Case]] = {
         "k1widgets plot(samples=1000)": ours,
         "k1widgets run(samples=100), all 100 iterations": hundred,
-        "bare PyTorch loop, 500 steps": lambda: (bare(500), None),
+        "bare PyTorch loop, 500 steps": lambda: (bare(500), lambda: 500),
     }
     if withK1lib:
         cases["k1lib 1.8.1 run(samples=1000)"] = theirs
@@ -147,14 +151,15 @@ def finderRounds(rounds: int, withK1lib: bool) -> None:
     names = list(cases)
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            f, l = cases[name]()
+            f, count = cases[name]()
             c, w, _ = timed(f)
             cpu[name].append(c)
             wall[name].append(w)
-            if l is not None:
-                iters[name].append(l.ParamFinder.tried)
+            n = count()
+            if n is not None:
+                iters[name].append(n)
     print(f"\nParamFinder on the README network ({rounds} interleaved rounds, medians)")
-    print(f"  {'what':<48} {'CPU s':>7} {'wall s':>7} {'iterations':>10}")
+    print(f"  {'what':<48} {'CPU s':>7} {'wall s':>7} {'steps':>10}")
     for name in names:
         it = f"{statistics.median(iters[name]):.0f}" if iters[name] else "-"
         print(f"  {name:<48} {statistics.median(cpu[name]):7.3f} {statistics.median(wall[name]):7.3f} {it:>10}")
