@@ -8,13 +8,13 @@ methods (the sweep runs in a callback added only for its duration).
 **Flat start.** Values far below the useful range change nothing (with Adam, ``lr = 1e-6`` moves a
 weight by about 1e-6 a step), so while the fixed-batch loss stays within 1 % of its first value each
 step covers ``flatStride`` (8) values; from the first step that moves it, one value per step. With
-``samples=1000`` on the README network that is about 210 steps instead of 480.
+``samples=1000`` on the fresh README network that is about 180 steps instead of 480.
 
 **The suggestion.** A training batch's loss mostly says which samples the batch holds (the README
 network's targets span 0.007 … 148), so a curve of training losses is noise that no smoothing rescues.
-After every second step (every step for ``samples < 800``) the finder instead measures the loss on one
-**fixed batch** (``evalSamples`` training samples, 256 by default, in eval mode); that curve moves only
-with the weights. The suggestion lies in the valley of that curve (see `suggest`): the geometric
+After every third step (second for ``samples < 800``, every step below 400) the finder measures the
+loss on one **fixed batch** (``evalSamples`` training samples, 256 by default, in eval mode); that
+curve moves only with the weights. The suggestion lies in the valley of that curve (see `suggest`): the geometric
 mean of its steepest descent and half its minimum (k1lib's ``best / 2``), after a running median of 5.
 The sweep stops when two fixed-batch losses in a row exceed ``tolerance`` × the lowest so far (never
 on one batch), when a loss is NaN or infinite (the suggestion then comes from the values before it),
@@ -228,7 +228,7 @@ class _Sweep(Callback):
     def __init__(self, finder: ParamFinder, values: np.ndarray, samples: int, quiet: bool) -> None:
         super().__init__()
         self.finder, self.allValues, self.samples, self.quiet = finder, values, samples, quiet
-        self.every = 2 if samples >= 800 else 1
+        self.every = 3 if samples >= 800 else 2 if samples >= 400 else 1
         self.evalBatch: tuple[Any, Any] = (None, None)
         self.i = 0  # index of the next value
         self.steps = 0
