@@ -246,6 +246,8 @@ def test_flat_start_is_covered_faster():
     assert gaps[0] == pytest.approx(8 * 8 / 999) and gaps[-1] == pytest.approx(8 / 999)
     flat = f.losses[f.values < 1e-5]
     assert len(flat) and np.all(np.abs(flat / f.losses[0] - 1) <= 0.01 + 1e-9)
+    l.ParamFinder.run(samples=400, quiet=True)  # the same log step at a lower density: 3 values a step
+    assert np.diff(np.log10(l.ParamFinder.trainValues))[0] == pytest.approx(3 * 8 / 399)
 
 
 def test_bad_arguments():

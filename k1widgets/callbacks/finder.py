@@ -7,7 +7,8 @@ methods (the sweep runs in a callback added only for its duration).
 
 **Flat start.** Values far below the useful range change nothing (with Adam, ``lr = 1e-6`` moves a
 weight by about 1e-6 a step), so while the fixed-batch loss stays within 1 % of its first value each
-step covers ``flatStride`` (8) values; from the first step that moves it, one value per step. With
+step covers ``flatStride`` (8) values at 125 values a decade (a step multiplies the value by 1.16;
+fewer values at lower densities); from the first step that moves it, one value per step. With
 ``samples=1000`` on the fresh README network that is about 180 steps instead of 480.
 
 **The suggestion.** A training batch's loss mostly says which samples the batch holds (the README
@@ -89,7 +90,8 @@ class ParamFinder(Callback):
         tolerance: how many times the lowest fixed-batch loss a loss may reach before the sweep stops.
         evalSamples: how many training samples the fixed evaluation batch holds.
         flatStride: while the fixed-batch loss stays within 1 % of its first value (tiny values that
-            change nothing), each step covers this many values; then one value per step. 1 turns it off.
+            change nothing), each step covers this many values (at k1lib's density of 125 values a
+            decade, ``samples=1000``; scaled to other densities); then one value per step. 1 turns it off.
 
     Example:
         >>> l.ParamFinder.plot(samples=1000)[:0.99]   # sweep, print the suggestion, plot
@@ -232,7 +234,9 @@ class _Sweep(Callback):
         self.evalBatch: tuple[Any, Any] = (None, None)
         self.i = 0  # index of the next value
         self.steps = 0
-        self.stride = finder.flatStride
+        decades = max(math.log10(float(values[-1]) / float(values[0])), 1e-9)
+        perDecade = (samples - 1) / decades
+        self.stride = max(1, round(finder.flatStride * perDecade / 125))  # the same log step at any density
         self.first: float | None = None
         self.value = 0.0
         self.stepValues: list[float] = []
