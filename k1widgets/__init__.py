@@ -2,7 +2,8 @@
 
 Importing it runs nothing but imports, and never imports a widget library: the view classes named
 below (`TreeView`, `SettingsPanel`, ...) load `k1widgets.widgets` on first access. The full
-catalogues live in subpackages: `k1widgets.callbacks`, `k1widgets.data`, `k1widgets.widgets`.
+catalogues live in subpackages: `k1widgets.callbacks`, `k1widgets.data`, `k1widgets.schedule`,
+`k1widgets.widgets`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from k1widgets import callbacks, data
+from k1widgets import callbacks, data, schedule
 from k1widgets.background import RunHandle
 from k1widgets.callbacks import Callback, Callbacks
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelRunException
@@ -63,6 +64,7 @@ __all__ = [
     "data",
     "farming",
     "label",
+    "schedule",
     "select",
     "settings",
 ]

@@ -41,6 +41,10 @@ VIEWS: dict[str, str] = {
     "k1widgets.farming.sampler.Sampler": "k1widgets.widgets.sweep:SweepView",
     "k1widgets.farming.sweep.Sweep": "k1widgets.widgets.sweep:SweepView",
     "k1widgets.persist.cacheinfo.CacheInfo": "k1widgets.widgets.cache:CacheView",
+    "k1widgets.callbacks.finder.FinderPlot": "k1widgets.widgets.finder:FinderView",
+    "k1widgets.callbacks.landscape.Landscape": "k1widgets.widgets.landscape:LandscapeView",
+    "k1widgets.schedule.Fn": "k1widgets.widgets.schedule:ScheduleView",
+    "k1widgets.callbacks.scheduler.ParamScheduler": "k1widgets.widgets.schedule:ParamSchedulerView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 

@@ -90,7 +90,15 @@ def _baseName(fileName: str | os.PathLike[str]) -> str:
     return name[: -len(".pth")] if name.endswith(".pth") else name
 
 
-DEFAULT_CALLBACKS = ("ProgressBar", "DontTrainValid", "Autosave", "Loss", "CancelOnExplosion")
+DEFAULT_CALLBACKS = (
+    "ProgressBar",
+    "DontTrainValid",
+    "Autosave",
+    "LossLandscape",
+    "Loss",
+    "CancelOnExplosion",
+    "ParamFinder",
+)
 """The callbacks every new learner starts with, by class name (each has its ``cbs.withX`` shortcut)."""
 
 
@@ -364,8 +372,10 @@ class Learner:
         cbs = self.cbs
         self.epochs, self.epoch, self.batch = epochs, 0, 0
         for cmd, arg in self._commands.drain():  # stale controls from an earlier run do not apply,
-            if cmd == "infer":  # but l(xb) calls waiting for this run are served at its first batch
+            if cmd == "infer":  # but l(xb) calls waiting for this run are served at its first batch,
                 self._commands.put(cmd, arg)
+            elif cmd == "setParam":  # and hyper-parameters set meanwhile are set
+                self._applySettings([(cmd, arg)])
         self._paused = False
         self._loopThread = threading.get_ident()
         self.status = "running"
@@ -541,11 +551,47 @@ class Learner:
                     self.feed.flush()
                     scope, message = arg
                     raise _CANCELS[scope](message)
+                elif cmd == "setParam":
+                    self._applySettings([(cmd, arg)])
             if commands:
                 self.feed.flush()
             if not self._paused:
                 return
             time.sleep(0.02)
+
+    def setParam(self, param: str, value: float) -> None:
+        """Sets optimizer hyper-parameter ``param`` (``"lr"``...) of every param group to ``value``.
+
+        Thread-safe (the finder view's "Use this lr" button calls it): during a run the loop applies it
+        at the next batch boundary, otherwise it applies at once.
+
+        Raises:
+            ValueError: the optimizer's param groups have no hyper-parameter ``param``.
+        """
+        opt = self._opt
+        if opt is None:
+            msg = f"l.setParam({param!r}, ...) needs an optimizer: set l.opt = ... first."
+            raise LearnerNotReadyError(msg)
+        known = sorted({k for g in opt.param_groups for k in g if k != "params"})
+        if param not in known:
+            close = difflib.get_close_matches(str(param), known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = (
+                f"The optimizer's param groups have no hyper-parameter {param!r} (they have {', '.join(known)}).{hint}"
+            )
+            raise ValueError(msg)
+        if self._running:
+            self._commands.put("setParam", (param, value))
+        else:
+            self._applySettings([("setParam", (param, value))])
+
+    def _applySettings(self, commands: list[tuple[str, Any]]) -> None:
+        """Applies the ``setParam`` commands among ``commands`` (the others are dropped)."""
+        for cmd, arg in commands:
+            if cmd == "setParam" and self._opt is not None:
+                param, value = arg
+                for group in self._opt.param_groups:
+                    group[param] = value
 
     # ------------------------------------------------------------------ inference and helpers
     def __call__(self, xb: Any, yb: Any = None) -> Any:

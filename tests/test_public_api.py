@@ -33,6 +33,7 @@ PUBLIC = [
     "data",
     "farming",
     "label",
+    "schedule",
     "select",
     "settings",
 ]

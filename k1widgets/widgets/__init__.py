@@ -7,16 +7,23 @@ from typing import Any
 
 from k1widgets.widgets.base import View, staticAsset
 from k1widgets.widgets.cache import CacheView
+from k1widgets.widgets.finder import FinderView
+from k1widgets.widgets.landscape import LandscapeView
 from k1widgets.widgets.plot import PlotView, RangeControl
 from k1widgets.widgets.progress import ProgressView
+from k1widgets.widgets.schedule import ParamSchedulerView, ScheduleView
 from k1widgets.widgets.settings import SettingsPanel
 from k1widgets.widgets.tree import TreeView
 
 __all__ = [
     "CacheView",
+    "FinderView",
+    "LandscapeView",
+    "ParamSchedulerView",
     "PlotView",
     "ProgressView",
     "RangeControl",
+    "ScheduleView",
     "SettingsPanel",
     "SweepPanel",
     "SweepView",
