@@ -94,9 +94,16 @@ class ParamFinder(Callback):
             decade, ``samples=1000``; scaled to other densities); then one value per step. 1 turns it off.
 
     Example:
-        >>> l.ParamFinder.plot(samples=1000)[:0.99]   # sweep, print the suggestion, plot
-        >>> lr = l.ParamFinder.run("lr", samples=300)  # sweep, return the suggestion
-        >>> l.ParamFinder.use()                        # set it on the optimizer (the view's button)
+        >>> from k1widgets import Learner
+        >>> l = Learner.sample()
+        >>> import contextlib, io
+        >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
+        ...     p = l.ParamFinder.plot(samples=200)[:0.99]   # sweep, print the suggestion, plot
+        ...     lr = l.ParamFinder.run("lr", samples=200)    # sweep, return the suggestion
+        >>> "Suggested param: " in printed.getvalue()
+        True
+        >>> l.ParamFinder.use() == lr == l.opt.param_groups[0]["lr"]   # set it (the view's button)
+        True
     """
 
     order = 30

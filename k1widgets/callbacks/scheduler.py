@@ -43,8 +43,14 @@ class ParamScheduler(Callback):
         schedules: schedules with a ``param`` each (``linear(1e-3, 1e-2, "lr")``), at most one per param.
 
     Example:
-        >>> l.cbs.withParamScheduler("SkipBlock", schedule.hump(1e-4, 1e-2, "lr"))
-        >>> l.cbs.append(ParamScheduler("#bulk > Linear: slow", schedule.linear(1e-3, 1e-4, "lr")))
+        >>> from k1widgets import Learner, schedule
+        >>> l = Learner.sample()
+        >>> cbs = l.cbs.withParamScheduler("Linear", schedule.hump(1e-4, 1e-2, "lr"))
+        >>> cbs = l.cbs.append(ParamScheduler("#0: slow", schedule.linear(1e-3, 1e-4, "lr")), "slowFirst")
+        >>> _ = l.run(1)  # doctest: +NORMALIZE_WHITESPACE
+        Progress: ...
+        >>> l.opt.param_groups[0]["lr"]   # the user's lr is back after the run
+        0.003
     """
 
     def __init__(self, css: str, *schedules: Any) -> None:

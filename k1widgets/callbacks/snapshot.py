@@ -61,9 +61,16 @@ class TrainingSnapshot:
         opt: the optimizer whose state and param groups to keep (None: only the model and RNGs).
 
     Example:
+        >>> import torch
+        >>> from k1widgets import Learner
+        >>> l = Learner.sample()
+        >>> before = [p.clone() for p in l.model.parameters()]
         >>> snap = TrainingSnapshot(l.model, l.opt)
-        >>> l.run(1)            # anything at all
+        >>> _ = l.run(1)  # anything at all  # doctest: +NORMALIZE_WHITESPACE
+        Progress: ...
         >>> snap.restore()      # as if it never ran
+        >>> all(torch.equal(a, b) for a, b in zip(before, l.model.parameters()))
+        True
     """
 
     def __init__(self, model: nn.Module, opt: torch.optim.Optimizer | None = None) -> None:

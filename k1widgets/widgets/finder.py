@@ -19,11 +19,12 @@ import ipywidgets
 import numpy as np
 
 from k1widgets.plot.svg import COLORS, logTicks
+from k1widgets.widgets.base import StaticFallback
 
 __all__ = ["FinderView"]
 
 
-class FinderView(ipywidgets.VBox):
+class FinderView(StaticFallback, ipywidgets.VBox):
     """The view of a `k1widgets.callbacks.FinderPlot` (``l.ParamFinder.plot()`` in Jupyter).
 
     Args:

@@ -21,6 +21,7 @@ import numpy as np
 
 from k1widgets.live import Subscription
 from k1widgets.plot.svg import COLORS
+from k1widgets.widgets.base import StaticFallback
 
 __all__ = ["ParamSchedulerView", "ScheduleView", "scheduleFigure"]
 
@@ -84,7 +85,7 @@ def scheduleFigure(s: Any) -> bqplot.Figure:
     return p.fig
 
 
-class ScheduleView(ipywidgets.VBox):
+class ScheduleView(StaticFallback, ipywidgets.VBox):
     """The view of one schedule (``s.widget()``, or a schedule displayed in Jupyter)."""
 
     def __init__(self, schedule: Any) -> None:
@@ -104,7 +105,7 @@ class ScheduleView(ipywidgets.VBox):
         super().close()
 
 
-class ParamSchedulerView(ipywidgets.VBox):
+class ParamSchedulerView(StaticFallback, ipywidgets.VBox):
     """The view of a `ParamScheduler`: its schedules, a marker at the current progress, live during runs.
 
     Args:
