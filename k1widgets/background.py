@@ -34,7 +34,7 @@ class RunHandle:
         except BaseException as e:
             self.error = e
         finally:
-            self.learner._running = False
+            self.learner._stopRunning()
             self._started.set()
 
     @property

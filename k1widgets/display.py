@@ -15,11 +15,14 @@ Convention for a core object ``obj`` with a view:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["VIEWS", "mimebundle", "show", "view", "viewClass", "widgetFrontEnd"]
+__all__ = ["VIEWS", "isSuppressed", "mimebundle", "show", "suppressed", "view", "viewClass", "widgetFrontEnd"]
 
 VIEWS: dict[str, str] = {
     # core type (module.QualName)                 view class (module:Name)
@@ -27,6 +30,13 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.progress.ProgressBar": "k1widgets.widgets.progress:ProgressView",
     "k1widgets.settings.core.Settings": "k1widgets.widgets.settings:SettingsPanel",
     "k1widgets.selector.tree.ModuleSelector": "k1widgets.widgets.tree:TreeView",
+    "k1widgets.learner.Learner": "k1widgets.widgets.dashboard:DashboardView",
+    "k1widgets.callbacks.callback.Callbacks": "k1widgets.widgets.callbacks:CallbacksView",
+    "k1widgets.callbacks.callback.Timings": "k1widgets.widgets.callbacks:TimingsView",
+    "k1widgets.callbacks.loss.Loss": "k1widgets.widgets.loss:LossView",
+    "k1widgets.callbacks.loss.EpochLosses": "k1widgets.widgets.loss:EpochLossView",
+    "k1widgets.data.Data": "k1widgets.widgets.data:DataView",
+    "k1widgets.data.DataLoader": "k1widgets.widgets.data:DataView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 
@@ -78,6 +88,29 @@ def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, 
     return data
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def suppressed() -> Iterator[None]:
+    """Inside this block, on this thread, `show` displays nothing and `isSuppressed` is True.
+
+    The dashboard trains inside it: it shows the run itself, so ``l.run()``'s own progress view
+    (and its text line) would only duplicate it, in whichever cell happened to be current.
+    """
+    before = getattr(_local, "on", False)
+    _local.on = True
+    try:
+        yield
+    finally:
+        _local.on = before
+
+
+def isSuppressed() -> bool:
+    """Whether this thread runs inside `suppressed`."""
+    return bool(getattr(_local, "on", False))
+
+
 def show(obj: Any, **kwargs: Any) -> Any:
     """Displays a new view of ``obj`` in a widget-capable front-end and returns it; else returns None.
 
@@ -86,7 +119,7 @@ def show(obj: Any, **kwargs: Any) -> Any:
     learner calls ``startRun`` while ``l.run(..., background=True)`` still waits in the calling cell,
     so the view lands in that cell.
     """
-    if not widgetFrontEnd():
+    if isSuppressed() or not widgetFrontEnd():
         return None
     from IPython.display import display
 

@@ -9,16 +9,19 @@ to a worker thread (``l.run(epochs, background=True)``), which returns a `RunHan
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import pickle
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from k1widgets import display
 from k1widgets.background import RunHandle
 from k1widgets.callbacks.callback import Callbacks
 from k1widgets.cancel import CancelBatchException, CancelEpochException, CancelException, CancelRunException
@@ -82,6 +85,7 @@ class Learner:
         """State that is never saved: the live feed, commands, the running flag."""
         self.feed = Feed()
         self._commands = CommandQueue()
+        self._control = threading.Lock()  # `_running` changes and "apply now or at the next batch" decisions
         self._paused = False
         self._running = False
         self.status = "idle"
@@ -248,24 +252,36 @@ class Learner:
             msg = f"batches must be a whole number >= 1 or None, got {batches!r}."
             raise ValueError(msg)
         self._checkReady()
-        if self._running:
-            msg = "The learner is already running; wait for that run or cancel it first (l.cancel())."
-            raise RuntimeError(msg)
-        self._running = True
+        with self._control:
+            if self._running:
+                msg = "The learner is already running; wait for that run or cancel it first (l.cancel())."
+                raise RuntimeError(msg)
+            self._running = True
         if background:
             return RunHandle(self, epochs, batches)
         try:
             self._run(epochs, batches)
         finally:
-            self._running = False
+            self._stopRunning()
         return self
+
+    def _stopRunning(self) -> None:
+        """The run is over: later `atBatchBoundary` calls apply at once, and those that came too late run now."""
+        with self._control:
+            self._running = False
+            late = self._commands.drain()
+        for cmd, arg in late:
+            if cmd == "call":
+                arg()
 
     def _run(self, epochs: int, batches: int | None, started: threading.Event | None = None) -> None:
         from k1widgets.callbacks.guards import BatchLimit
 
         cbs = self.cbs
         self.epochs, self.epoch, self.batch = epochs, 0, 0
-        self._commands.drain()  # stale commands from an earlier run do not apply
+        for cmd, arg in self._commands.drain():  # stale cancels and pauses do not apply; queued edits do
+            if cmd == "call":
+                arg()
         self._paused = False
         self.status = "running"
         endRunReached = False
@@ -401,6 +417,61 @@ class Learner:
         """Resumes a paused run (thread-safe)."""
         self._commands.put("resume")
 
+    def atBatchBoundary(self, fn: Callable[[], Any]) -> None:
+        """Runs ``fn()`` where it cannot race the training loop: at once when idle, else at the next batch boundary.
+
+        Safe to call from any thread (widget callbacks use it to suspend or detach callbacks and to
+        change hyper-parameters). During a run, ``fn`` runs on the training thread before the next
+        batch, and the learner's feed is flushed after it so views show the change.
+        """
+        with self._control:
+            if self._running:
+                self._commands.put("call", fn)
+                return
+        fn()
+        self.feed.flush()
+
+    def setHyper(self, name: str, value: Any, *, group: int | None = None) -> None:
+        """Sets an optimizer hyper-parameter (``lr``, ``weight_decay``, ``momentum``, ``betas``...), thread-safely.
+
+        The value is checked now (an error says what is valid) and applied by `atBatchBoundary`: at
+        once when idle, at the next batch boundary during a run.
+
+        Args:
+            name: a key of the optimizer's param groups, e.g. ``"lr"``.
+            value: a number (or a string holding one); a pair for ``betas``.
+            group: the param group to change; None changes every group.
+
+        Example:
+            >>> l.setHyper("lr", 1e-3)          # every param group, before the next batch
+        """
+        opt = self._opt
+        if opt is None:
+            msg = f"l.setHyper({name!r}, ...) needs an optimizer: set l.opt = ... first."
+            raise LearnerNotReadyError(msg)
+        groups = opt.param_groups
+        if group is not None and not (isinstance(group, int) and 0 <= group < len(groups)):
+            msg = f"group must be None (every group) or 0..{len(groups) - 1} (the optimizer has {len(groups)}), got {group!r}."
+            raise ValueError(msg)
+        indices = list(range(len(groups))) if group is None else [group]
+        keys = sorted(k for k in groups[indices[0]] if k != "params")
+        if name == "params" or any(name not in groups[i] for i in indices):
+            close = difflib.get_close_matches(str(name), keys, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = f"{type(opt).__name__} has no hyper-parameter {name!r}. It has: {', '.join(keys)}.{hint}"
+            raise ValueError(msg)
+        new = _hyperValue(name, groups[indices[0]][name], value)
+
+        def apply() -> None:
+            for i in indices:
+                g = opt.param_groups[i]
+                if isinstance(g[name], torch.Tensor):
+                    g[name].fill_(new)  # a tensor lr (capturable/fused optimizers) stays a tensor
+                else:
+                    g[name] = new
+
+        self.atBatchBoundary(apply)
+
     def _applyCommands(self) -> None:
         while True:
             commands = self._commands.drain()
@@ -416,6 +487,8 @@ class Learner:
                     self.status = "running"
                     scope, message = arg
                     raise _CANCELS[scope](message)
+                elif cmd == "call":
+                    arg()
             if commands:
                 self.feed.flush()
             if not self._paused:
@@ -587,6 +660,49 @@ class Learner:
     def __dir__(self) -> list[str]:
         return [*super().__dir__(), *self._cbs._byName]
 
+    def summary(self) -> dict[str, Any]:
+        """What the dashboard's header shows: model, data, optimizer, loss function and run status.
+
+        Plain data (see `k1widgets.report.summary`); the data part takes one batch from each loader
+        that can be iterated again.
+        """
+        from k1widgets.report import dataSummary, functionName, modelSummary, optimizerSummary
+
+        return {
+            "model": modelSummary(self._model),
+            "data": dataSummary(self._data),
+            "opt": optimizerSummary(self._opt),
+            "lossF": functionName(self._lossF),
+            "missing": self._missing(),
+            "status": self.status,
+            "message": self._statusMessage(),
+            "progress": float(self.progress or 0.0),
+        }
+
+    def _statusMessage(self) -> str:
+        pb = self._cbs._byName.get("ProgressBar")
+        return str(getattr(pb, "message", "") or "") if pb is not None else ""
+
+    def widget(self, **kwargs: Any) -> Any:
+        """The live dashboard of this learner (what displaying ``l`` shows in Jupyter).
+
+        Args:
+            **kwargs: passed to the view, e.g. ``tab="Loss"`` to open another tab first.
+        """
+        return display.view(self, **kwargs)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> str:
+        from k1widgets.report import learnerHtml
+
+        loss = self._cbs._byName.get("Loss")
+        svg = ""
+        if loss is not None and hasattr(loss, "plot") and len(getattr(loss, "train", ())):
+            svg = loss.plot().svg(width=420, height=240)
+        return learnerHtml(self.summary(), lossSvg=svg, callbacks=[cb.name for cb in self._cbs])
+
     def __repr__(self) -> str:
         parts = [f"l.{n} is not set" for n in self._missing()]
         if self._model is not None:
@@ -624,6 +740,48 @@ _LEARNER_HELP = """Use...
 - l.run(epochs): to run the network
 - l.run(epochs, background=True): to train in a worker thread (returns a handle)
 - l.Loss: to get a specific callback, this case "Loss\""""
+
+
+_NON_NEGATIVE = ("lr", "weight_decay", "momentum", "eps", "dampening", "lr_decay", "initial_accumulator_value")
+
+
+def _hyperValue(name: str, current: Any, value: Any) -> Any:
+    """``value`` checked and converted to the kind of ``current`` (a float, a bool, a tuple of floats)."""
+
+    def number(v: Any) -> float:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            msg = f"{name} must be a number, got {v!r}."
+            raise ValueError(msg) from None
+        if not math.isfinite(x) or (name in _NON_NEGATIVE and x < 0):
+            kind = "a finite number >= 0" if name in _NON_NEGATIVE else "a finite number"
+            msg = f"{name} must be {kind}, got {v!r}."
+            raise ValueError(msg)
+        return x
+
+    if isinstance(current, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            msg = f"{name} is a flag: give True or False, got {value!r}."
+            raise ValueError(msg)
+        return value
+    if isinstance(current, tuple | list):
+        if isinstance(value, str):
+            value = [v for v in value.replace("(", " ").replace(")", " ").replace(",", " ").split() if v]
+        if not isinstance(value, tuple | list) or len(value) != len(current):
+            msg = f"{name} takes {len(current)} numbers, like {tuple(current)!r}; got {value!r}."
+            raise ValueError(msg)
+        out = tuple(number(v) for v in value)
+        if name == "betas" and not all(0 <= b < 1 for b in out):
+            msg = f"betas must each be in [0, 1), got {out!r}."
+            raise ValueError(msg)
+        return type(current)(out)
+    if isinstance(current, int | float | torch.Tensor):
+        return number(value)
+    msg = f"{name} holds {type(current).__name__} {current!r}: only numbers, flags and number pairs can be edited."
+    raise ValueError(msg)
 
 
 def _mseSqueeze(y: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
