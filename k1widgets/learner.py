@@ -393,7 +393,7 @@ class Learner:
         self.feed.changed()
 
     def _announce(self, e: CancelException) -> None:
-        if e.silent:
+        if e.silent or display.isSuppressed():  # a dashboard's run: the dashboard shows the message
             return
         end = "\n" if settings.cancelRun_newLine else ""
         sys.stdout.write(e.announcement + end)
@@ -451,7 +451,8 @@ class Learner:
             raise LearnerNotReadyError(msg)
         groups = opt.param_groups
         if group is not None and not (isinstance(group, int) and 0 <= group < len(groups)):
-            msg = f"group must be None (every group) or 0..{len(groups) - 1} (the optimizer has {len(groups)}), got {group!r}."
+            n = len(groups)
+            msg = f"group must be None (every group) or 0..{n - 1} (the optimizer has {n}), got {group!r}."
             raise ValueError(msg)
         indices = list(range(len(groups))) if group is None else [group]
         keys = sorted(k for k in groups[indices[0]] if k != "params")
@@ -569,11 +570,12 @@ class Learner:
         return l
 
     # ------------------------------------------------------------------ persistence
-    def save(self, fileName: str | os.PathLike[str]) -> None:
+    def save(self, fileName: str | os.PathLike[str], *, quiet: bool = False) -> None:
         """Saves the learner (all but its data) to ``<fileName>.pth`` and the weights to ``<fileName>.model.pth``.
 
         Both files are written atomically: a crash while saving leaves any earlier file intact.
         The ``.pth`` file holds pickled code (callbacks, ``lossF`` lambdas) through cloudpickle.
+        ``quiet=True`` skips the "Saved to ..." line (the dashboard reports it itself).
         """
         import cloudpickle
 
@@ -588,7 +590,8 @@ class Learner:
         if self._model is not None:
             model = self._model
             atomicWrite(base + ".model.pth", lambda f: torch.save(model.state_dict(), f))
-        print(f"Saved to {base}")
+        if not quiet:
+            print(f"Saved to {base}")
 
     @staticmethod
     def load(fileName: str | os.PathLike[str]) -> Learner:

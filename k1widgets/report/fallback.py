@@ -194,7 +194,9 @@ def epochLossHtml(train: Sequence[float], valid: Sequence[float], svg: str) -> s
         for i in range(n)
     ]
     table = _grid(["epoch", "train", "valid"], rows) if rows else "<div>no epoch finished yet</div>"
-    return _root("k1w-epoch-static", f"<div style='display: flex; gap: 24px; align-items: flex-start'>{table}{svg}</div>")
+    return _root(
+        "k1w-epoch-static", f"<div style='display: flex; gap: 24px; align-items: flex-start'>{table}{svg}</div>"
+    )
 
 
 def learnerHtml(summary: dict[str, Any], *, lossSvg: str = "", callbacks: Sequence[str] = ()) -> str:
