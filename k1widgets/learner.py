@@ -32,6 +32,7 @@ from k1widgets.settings import settings
 __all__ = ["Learner", "LearnerLoadError", "LearnerNotReadyError", "RunHandle"]
 
 _CANCELS = {"batch": CancelBatchException, "epoch": CancelEpochException, "run": CancelRunException}
+_SCOPE_RANK = {"batch": 0, "epoch": 1, "run": 2}
 
 
 class LearnerNotReadyError(RuntimeError):
@@ -476,6 +477,7 @@ class Learner:
     def _applyCommands(self) -> None:
         while True:
             commands = self._commands.drain()
+            cancel: tuple[str, str] | None = None
             for cmd, arg in commands:
                 if cmd == "pause":
                     self._paused = True
@@ -484,12 +486,16 @@ class Learner:
                     self._paused = False
                     self.status = "running"
                 elif cmd == "cancel":
-                    self._paused = False
-                    self.status = "running"
-                    scope, message = arg
-                    raise _CANCELS[scope](message)
+                    # every command of the batch is applied; of several cancels, the widest scope wins
+                    if cancel is None or _SCOPE_RANK[arg[0]] > _SCOPE_RANK[cancel[0]]:
+                        cancel = arg
                 elif cmd == "call":
                     arg()
+            if cancel is not None:
+                self._paused = False
+                self.status = "running"
+                scope, message = cancel
+                raise _CANCELS[scope](message)
             if commands:
                 self.feed.flush()
             if not self._paused:

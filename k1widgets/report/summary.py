@@ -8,6 +8,7 @@ iterated again (a one-shot iterator is never consumed).
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 from collections.abc import Iterable
@@ -108,12 +109,27 @@ def functionName(f: Any) -> str:
             src = inspect.getsource(f).strip()
         except (OSError, TypeError):
             return "lambda"
-        src = src[src.find("lambda") :] if "lambda" in src else src
-        src = " ".join(src.split())
+        src = _lambdaText(" ".join(src.split()))
         return src if len(src) <= 80 else src[:79] + "…"
     if name:
         return str(name)
     return type(f).__name__
+
+
+def _lambdaText(line: str) -> str:
+    """The lambda expression in a line of source: the longest text from ``lambda`` that parses as one."""
+    start = line.find("lambda")
+    if start < 0:
+        return line
+    text = line[start:]
+    for end in range(len(text), 6, -1):
+        try:
+            tree = ast.parse(text[:end], mode="eval")
+        except SyntaxError:
+            continue
+        if isinstance(tree.body, ast.Lambda):
+            return text[:end].strip()
+    return text
 
 
 def _isReiterable(source: Any) -> bool:

@@ -162,8 +162,8 @@ class TimingsView(ipywidgets.VBox):
         self.fig = bqplot.Figure(
             marks=[self.bars],
             axes=[
-                bqplot.Axis(scale=self.xs, orientation="vertical"),
-                bqplot.Axis(scale=self.ys, orientation="horizontal", label="seconds", tick_format=".2s"),
+                bqplot.Axis(scale=self.xs, side="left"),
+                bqplot.Axis(scale=self.ys, side="bottom", label="seconds", tick_format=".2s"),
             ],
             title="Time per checkpoint",
             fig_margin={"top": 30, "bottom": 40, "left": 110, "right": 40},
@@ -214,7 +214,7 @@ class TimingsView(ipywidgets.VBox):
         """Closes the chart and stops following the feed."""
         with self._lock:
             self._closed = True
-        if self._sub is not None:
+        if getattr(self, "_sub", None) is not None:
             self._sub.remove()
             self._sub = None
         for w in (self.bars, *self.fig.axes, self.fig, self.xs, self.ys):
@@ -255,6 +255,7 @@ class CallbacksView(ipywidgets.VBox):
 
     def close(self) -> None:
         """Closes the table and the chart (both stop following the feed)."""
-        self.table.close()
-        self.timingsView.close()
+        for part in (getattr(self, "table", None), getattr(self, "timingsView", None)):  # None: __init__ failed
+            if part is not None:
+                part.close()
         super().close()

@@ -93,6 +93,7 @@ class DashboardView(ipywidgets.VBox):
         self._modelSummary: dict[str, Any] = {}
         self._dataKey: Any = None
         self._dataSummary: dict[str, Any] = {}
+        self._lossKey: tuple[Any, str] | None = None
         self.header = DashboardHeader(header=self._headerState(), hypers=self._hyperState())
         self.header.on_msg(self._onMsg)
         self.tabs = ipywidgets.Tab(children=[ipywidgets.VBox() for _ in TABS], titles=TABS)
@@ -120,7 +121,7 @@ class DashboardView(ipywidgets.VBox):
             "model": self._modelSummary,
             "data": self._dataSummary,
             "opt": optimizerSummary(l.opt),
-            "lossF": functionName(l.lossF),
+            "lossF": self._lossName(),
             "missing": l._missing(),
             "status": status,
             "message": message,
@@ -131,6 +132,12 @@ class DashboardView(ipywidgets.VBox):
             "batch": int(l.batch),
             "batches": int(l.batches or 0),
         }
+
+    def _lossName(self) -> str:
+        f = self.learner.lossF
+        if self._lossKey is None or self._lossKey[0] is not f:  # reading a lambda's source is not free
+            self._lossKey = (f, functionName(f))
+        return self._lossKey[1]
 
     def _hyperState(self) -> dict[str, Any]:
         opt = self.learner.opt
@@ -362,6 +369,9 @@ class DashboardView(ipywidgets.VBox):
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Unsubscribes from the learner's feed and closes every tab's views and the header."""
+        if not hasattr(self, "tabs"):  # __init__ failed: nothing was built
+            super().close()
+            return
         with self._lock:
             self._closed = True
             sub, self._sub = self._sub, None

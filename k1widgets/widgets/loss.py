@@ -55,8 +55,9 @@ class LossView(ipywidgets.VBox):
 
     def close(self) -> None:
         """Closes the table and the plot."""
-        self.stats.close()
-        self.plotView.close()
+        for part in (getattr(self, "stats", None), getattr(self, "plotView", None)):  # None: __init__ failed
+            if part is not None:
+                part.close()
         super().close()
 
 
@@ -97,6 +98,7 @@ class EpochLossView(ipywidgets.HBox):
 
     def close(self) -> None:
         """Closes the table and the plot."""
-        self.table.close()
-        self.plotView.close()
+        for part in (getattr(self, "table", None), getattr(self, "plotView", None)):  # None: __init__ failed
+            if part is not None:
+                part.close()
         super().close()
