@@ -113,11 +113,25 @@ function render({ model, el }) {
   /** @param {Event} ev */
   function onHyper(ev) {
     const input = /** @type {HTMLInputElement} */ (ev.target);
-    if (!input.classList.contains("k1w-dash-hyper")) return;
+    if (!input.classList.contains("k1w-dash-hyper") || input.value === input.dataset.sent) return;
+    input.dataset.sent = input.value; // Enter then blur: one message
     model.send({ action: "hyper", group: Number(input.dataset.group), name: input.dataset.name, value: input.value });
     input.classList.add("pending");
   }
+
+  /** @param {KeyboardEvent} ev */
+  function onKey(ev) {
+    const target = /** @type {HTMLElement} */ (ev.target);
+    if (target.tagName !== "INPUT") return;
+    // typing in a field must not reach JupyterLab's notebook shortcuts (Enter, A, B, D D...)
+    ev.stopPropagation();
+    if (ev.key !== "Enter") return;
+    if (target.classList.contains("k1w-dash-hyper")) onHyper(ev);
+    else if (target === epochs) runButton.click();
+    else if (target === fileName) save.click();
+  }
   hypers.addEventListener("change", onHyper);
+  root.addEventListener("keydown", onKey);
 
   /** @param {HTMLElement} card @param {string} title @param {string[]} lines */
   function fill(card, title, lines) {
@@ -163,7 +177,10 @@ function render({ model, el }) {
       const isPending = key in pending;
       input.classList.toggle("pending", isPending);
       input.title = isPending ? "applying at the next batch…" : "Enter applies it at the next batch boundary";
-      if (document.activeElement !== input && !isPending) input.value = v === undefined ? "" : fmtValue(v);
+      if (document.activeElement !== input && !isPending) {
+        input.value = v === undefined ? "" : fmtValue(v);
+        input.dataset.sent = input.value;
+      }
     }
   }
 
@@ -255,6 +272,7 @@ function render({ model, el }) {
     model.off("change:notice", updateNotice);
     for (const [e, ev, f] of listeners) e.removeEventListener(ev, f);
     hypers.removeEventListener("change", onHyper);
+    root.removeEventListener("keydown", onKey);
     root.remove();
   };
 }

@@ -205,7 +205,8 @@ def test_loss_keeps_each_run_labelled_and_bounded():
     assert runs[1].train[1].tolist() == l.Loss.train.values[16:].tolist()
     assert runs[1].train[0].tolist() == list(range(8))  # x: the batch within the run
     p = l.Loss.plotRuns()
-    assert [line.name for line in p.data()[0]] == [runs[0].label, runs[1].label]
+    assert [line.name for line in p.data()[0]] == [runs[0].shortLabel, runs[1].shortLabel]
+    assert runs[1].shortLabel.startswith("run 2 ") and runs[1].shortLabel.endswith(" lr 0.001")
     l.Loss.maxRuns = 3
     l.Loss.runs = l.Loss.runs.__class__(l.Loss.runs, maxlen=3)
     for _ in range(4):
@@ -235,8 +236,8 @@ def test_the_run_in_progress_is_a_live_line():
     l.cbs.append(Peek())
     l.run(1)
     (earlier, n0), (now, n1) = seen[0]
-    assert earlier.startswith("run 1,") and n0 == 8
-    assert now.startswith("run 2 (now)") and n1 == 8
+    assert earlier.startswith("run 1 ") and earlier.endswith("lr 0.01") and n0 == 8
+    assert now == "run 2 (now) lr 0.01" and n1 == 8
 
 
 def test_progress_bar_keeps_the_error_message():

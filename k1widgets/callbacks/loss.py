@@ -54,6 +54,16 @@ class LossRun:
         """``"run 2, 14:03:05, lr 0.01"``: its number, start time and hyper-parameters."""
         return f"run {self.number}, {time.strftime('%H:%M:%S', time.localtime(self.started))}" + _hyperText(self.hypers)
 
+    @property
+    def shortLabel(self) -> str:
+        """``"run 2 14:03:05 lr 0.01"``: what a plot legend has room for."""
+        return f"run {self.number} {time.strftime('%H:%M:%S', time.localtime(self.started))}" + _lrText(self.hypers)
+
+
+def _lrText(hypers: dict[str, Any]) -> str:
+    lr = hypers.get("lr")
+    return f" lr {lr:.3g}" if isinstance(lr, int | float) and not isinstance(lr, bool) else ""
+
 
 def _hyperText(hypers: dict[str, Any]) -> str:
     parts = []
@@ -250,17 +260,18 @@ class Loss(Callback):
         """A `SliceablePlot` comparing runs: the run in progress and up to ``last`` earlier ones.
 
         Each line is one run, from its first batch (x = batch number within the run), labelled with
-        its start time and hyper-parameters (`LossRun.label`). Earlier runs come from `runs` (the
+        its number, start time and learning rate (`LossRun.shortLabel`; ``runs[i].label`` has every
+        hyper-parameter). Earlier runs come from `runs` (the
         latest ``maxRuns``, kept in memory, decimated); the run in progress grows live.
         """
         from k1widgets.plot import Panel, SliceablePlot
 
         earlier = list(self.runs)[-last:] if last > 0 else []
-        train: dict[str, Any] = {r.label: r.train for r in earlier}
-        valid: dict[str, Any] = {r.label: r.valid for r in earlier}
+        train: dict[str, Any] = {r.shortLabel: r.train for r in earlier}
+        valid: dict[str, Any] = {r.shortLabel: r.valid for r in earlier}
         cur = self._current
         if cur is not None:
-            label = f"run {cur['number']} (now){_hyperText(cur['hypers'])}"
+            label = f"run {cur['number']} (now){_lrText(cur['hypers'])}"
             t0, v0 = cur["train"], cur["valid"]
             train[label] = lambda: self.train.values[t0:]
             valid[label] = lambda: self.valid.values[v0:]

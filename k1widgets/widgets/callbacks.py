@@ -156,8 +156,7 @@ class TimingsView(ipywidgets.VBox):
             scales={"x": self.xs, "y": self.ys},
             orientation="horizontal",
             colors=["#1f77b4"],
-            label_display=True,
-            label_display_format=".3s",
+            tooltip=bqplot.Tooltip(fields=["x", "y"], formats=["", ".3s"], labels=["checkpoint", "seconds"]),
         )
         self.fig = bqplot.Figure(
             marks=[self.bars],

@@ -45,9 +45,7 @@ _TAB_HZ_MAX = 5.0
 
 def note(text: str) -> ipywidgets.HTML:
     """A short explanation shown where a view would be (a missing callback, an unset model...)."""
-    w = ipywidgets.HTML(f"<div class='k1w-dashboard-note'>{html.escape(text)}</div>")
-    w.add_class("k1w-dashboard-note")
-    return w
+    return ipywidgets.HTML(f"<div class='k1w-dashboard-note'>{html.escape(text)}</div>")
 
 
 def _children(w: Any) -> list[Any]:
