@@ -28,7 +28,7 @@ __all__ = [
 
 _ROOT = (
     'class="k1w-static {cls}" style="font-family: sans-serif; font-size: 12px; color: #222; '
-    'display: flex; flex-direction: column; gap: 8px; max-width: 980px"'
+    'display: flex; flex-direction: column; align-items: flex-start; gap: 8px; max-width: 980px"'
 )
 _TABLE = 'style="border-collapse: collapse; font-size: 12px"'
 _TD = 'style="padding: 2px 10px 2px 0; vertical-align: top; text-align: left"'
