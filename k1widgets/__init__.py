@@ -23,6 +23,8 @@ from k1widgets.settings import Settings, settings
 __version__ = "0.1.0"
 
 _VIEWS = {
+    "CallbacksView": "k1widgets.widgets.callbacks",
+    "DashboardView": "k1widgets.widgets.dashboard",
     "PlotView": "k1widgets.widgets.plot",
     "ProgressView": "k1widgets.widgets.progress",
     "SettingsPanel": "k1widgets.widgets.settings",
@@ -32,9 +34,11 @@ _VIEWS = {
 __all__ = [
     "Callback",
     "Callbacks",
+    "CallbacksView",
     "CancelBatchException",
     "CancelEpochException",
     "CancelRunException",
+    "DashboardView",
     "Domain",
     "Learner",
     "ModuleSelector",

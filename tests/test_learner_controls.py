@@ -208,12 +208,13 @@ def test_loss_keeps_each_run_labelled_and_bounded():
     assert [line.name for line in p.data()[0]] == [runs[0].shortLabel, runs[1].shortLabel]
     assert runs[1].shortLabel.startswith("run 2 ") and runs[1].shortLabel.endswith(" lr 0.001")
     l.Loss.maxRuns = 3
-    l.Loss.runs = l.Loss.runs.__class__(l.Loss.runs, maxlen=3)
     for _ in range(4):
         l.run(1, batches=1)
     assert len(l.Loss.runs) == 3 and l.Loss.runs[-1].number == 6
     l.Loss.clear()
     assert len(l.Loss.runs) == 0
+    with pytest.raises(ValueError, match="maxRuns must be a whole number >= 0, got -1"):
+        l.Loss.maxRuns = -1
 
 
 def test_long_runs_are_kept_decimated():

@@ -7,9 +7,11 @@ import k1widgets
 PUBLIC = [
     "Callback",
     "Callbacks",
+    "CallbacksView",
     "CancelBatchException",
     "CancelEpochException",
     "CancelRunException",
+    "DashboardView",
     "Domain",
     "Learner",
     "ModuleSelector",

@@ -87,6 +87,8 @@ class EpochLosses:
     Displayed in Jupyter: a table and a plot of the per-epoch losses that grows while training runs.
     """
 
+    _owner: Loss | None = None  # learners saved before the view existed have none
+
     def __init__(self, owner: Loss | None = None) -> None:
         self.train, self.valid = Series(), Series()
         self._owner = owner
@@ -144,8 +146,7 @@ class Loss(Callback):
         self._pending: list[torch.Tensor] = []
         self._series = self.train
         self._epochStart = (0, 0)
-        self.maxRuns = 10
-        self.runs: collections.deque[LossRun] = collections.deque(maxlen=self.maxRuns)
+        self.runs: collections.deque[LossRun] = collections.deque(maxlen=10)
         self._current: dict[str, Any] | None = None
         self._runCount = 0
 
@@ -226,6 +227,18 @@ class Loss(Callback):
         )
 
     @property
+    def maxRuns(self) -> int:
+        """How many finished runs `runs` keeps (the oldest go first); 10 by default."""
+        return self.runs.maxlen or 0
+
+    @maxRuns.setter
+    def maxRuns(self, n: int) -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            msg = f"maxRuns must be a whole number >= 0, got {n!r}."
+            raise ValueError(msg)
+        self.runs = collections.deque(self.runs, maxlen=n)
+
+    @property
     def currentRun(self) -> dict[str, Any] | None:
         """Where the run in progress started (number, start time, hyper-parameters), or None."""
         return self._current
@@ -262,7 +275,7 @@ class Loss(Callback):
         Each line is one run, from its first batch (x = batch number within the run), labelled with
         its number, start time and learning rate (`LossRun.shortLabel`; ``runs[i].label`` has every
         hyper-parameter). Earlier runs come from `runs` (the
-        latest ``maxRuns``, kept in memory, decimated); the run in progress grows live.
+        latest `maxRuns`, kept in memory, decimated); the run in progress grows live.
         """
         from k1widgets.plot import Panel, SliceablePlot
 
@@ -328,6 +341,15 @@ class Loss(Callback):
     def __getstate__(self) -> dict[str, Any]:
         self._flush()
         return super().__getstate__()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # learners saved before runs were kept have none of these
+        state.setdefault("runs", collections.deque(maxlen=10))
+        state.setdefault("_current", None)
+        state.setdefault("_runCount", 0)
+        self.__dict__.update(state)
+        if getattr(self.epoch, "_owner", None) is None:
+            self.epoch._owner = self
 
 
 _EpochLosses = EpochLosses  # the old name, which learners saved before the rename refer to
