@@ -411,3 +411,22 @@ def test_a_learner_with_nothing_set_still_shows():
     d.select("Loss")
     click(d.header, action="run", epochs=1)
     assert "cannot run" in d.header.notice["text"]
+
+
+def test_a_costly_tab_refreshes_less_often():
+    from k1widgets.widgets.dashtabs import CPU_SHARE
+
+    _, d = dashboard()
+    tab = d.select("Callbacks")
+    fast = tab.hz
+
+    def burn():
+        t0 = time.thread_time()
+        while time.thread_time() - t0 < 0.03:
+            pass
+
+    tab._refreshers.append(burn)
+    for _ in range(3):
+        tab.refresh()
+    assert tab.cost >= 0.015
+    assert tab.hz <= max(0.2, CPU_SHARE / tab.cost) + 1e-9 < fast

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ COMPUTE_TABS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "Landscape": ("LossLandscape", ("plot",), "Compute the loss landscape"),
 }
 _TAB_HZ_MAX = 5.0
+CPU_SHARE = 0.01
+"""Share of one CPU core a tab's refreshes may use: a tab whose refresh costs more refreshes less often."""
 
 
 def note(text: str) -> ipywidgets.HTML:
@@ -91,7 +94,10 @@ def adopt(w: Any, feed: Feed) -> list[Callable[[], None]]:
 
 
 def _tabHz(widget: Any) -> float:
-    """The tab's refresh rate: ≤ settings.live.hz, ≤ 5 Hz for composite views, and its share of the message budget."""
+    """The tab's refresh rate: ≤ settings.live.hz, ≤ 5 Hz for composite views, and its share of the message budget.
+
+    `TabContent` lowers it further when a refresh costs CPU time (`CPU_SHARE`).
+    """
     count = max(1, countWidgets(widget))
     hz = float(settings.live.hz)
     budget = max(1.0, float(settings.live.messages) - hz)  # the header may send one message per feed tick
@@ -127,6 +133,8 @@ class TabContent:
         self._closed = False
         self.feed = Feed()
         self._sub: Subscription | None = None
+        self._hz = 0.0  # the rate the widget count allows (`_tabHz`)
+        self.cost = 0.0  # CPU seconds of a refresh (moving average, measured on the refreshing thread)
         self.setBody(widgets)
 
     def setBody(self, widgets: list[Any]) -> None:
@@ -141,7 +149,8 @@ class TabContent:
             self.box.children = tuple(widgets)
             if self._sub is not None:
                 self._sub.remove()
-            self.feed = Feed(hz=_tabHz(self.box))
+            self._hz = _tabHz(self.box)
+            self.feed = Feed(hz=self._adaptedHz())
             self._sub = self.feed.subscribe(self.refresh)
         for w in old:
             closeTree(w, self._keep)
@@ -156,14 +165,24 @@ class TabContent:
         if not self._closed:
             self.feed.changed()
 
+    def _adaptedHz(self) -> float:
+        """The widget-count rate, lowered so refreshes use at most `CPU_SHARE` of a core."""
+        if self.cost <= 0:
+            return self._hz
+        return max(0.2, min(self._hz, CPU_SHARE / self.cost))
+
     def refresh(self) -> None:
-        """Refreshes every view of the tab now."""
+        """Refreshes every view of the tab now, and adapts the rate to what that cost."""
         with self._lock:
             if self._closed:
                 return
             fns = list(self._refreshers)
+        t0 = time.thread_time()
         for f in fns:
             f()
+        cost = time.thread_time() - t0
+        self.cost = cost if self.cost <= 0 else 0.7 * self.cost + 0.3 * cost
+        self.feed.hz = self._adaptedHz()
 
     def close(self) -> None:
         """Stops refreshing and closes every widget of the tab."""
