@@ -115,15 +115,15 @@ class CallbacksTable(View):
         want = "detach" if action == "detach" else ("suspend" if on else "restore")
 
         def apply() -> None:
-            if name not in cbs:
-                return
-            if want == "detach":
-                cbs[name].detach()
-            elif want == "suspend":
-                if not cbs[name].suspended:
-                    cbs.suspend([name])
-            else:
-                cbs.unsuspend(name)
+            if name in cbs:
+                if want == "detach":
+                    cbs[name].detach()
+                elif want == "suspend":
+                    if not cbs[name].suspended:
+                        cbs.suspend([name])
+                else:
+                    cbs.unsuspend(name)
+            self.refresh()  # the user waits for this one: show it now, whatever the throttle says
 
         with self._lock:
             self._pending[name] = want
@@ -213,8 +213,9 @@ class TimingsView(ipywidgets.VBox):
         """Closes the chart and stops following the feed."""
         with self._lock:
             self._closed = True
-        if getattr(self, "_sub", None) is not None:
-            self._sub.remove()
+        sub: Subscription | None = getattr(self, "_sub", None)  # None: __init__ failed before subscribing
+        if sub is not None:
+            sub.remove()
             self._sub = None
         for w in (self.bars, *self.fig.axes, self.fig, self.xs, self.ys):
             w.close()

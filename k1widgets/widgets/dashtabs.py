@@ -169,7 +169,8 @@ class TabContent:
         """The widget-count rate, lowered so refreshes use at most `CPU_SHARE` of a core."""
         if self.cost <= 0:
             return self._hz
-        return max(0.2, min(self._hz, CPU_SHARE / self.cost))
+        floor = min(1.0, self._hz)  # below 1 Hz a view looks frozen; the message budget still wins
+        return max(floor, min(self._hz, CPU_SHARE / self.cost))
 
     def refresh(self) -> None:
         """Refreshes every view of the tab now, and adapts the rate to what that cost."""
