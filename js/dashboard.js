@@ -265,7 +265,9 @@ function render({ model, el }) {
   model.on("change:notice", updateNotice);
   update();
   updateNotice();
+  model.send({ event: "rendered" }); // Python skips live updates while no view shows the dashboard
   return () => {
+    model.send({ event: "removed" });
     for (const ev of events) model.off(ev, update);
     model.off("change:hypers", updateHypers);
     model.off("change:pending", updateHypers);

@@ -430,3 +430,15 @@ def test_a_costly_tab_refreshes_less_often():
         tab.refresh()
     assert tab.cost >= 0.015
     assert tab.hz <= max(1.0, CPU_SHARE / tab.cost) + 1e-9 < fast
+
+
+def test_a_dashboard_no_front_end_shows_sends_nothing_until_shown_again(sent):
+    l, d = dashboard()
+    click(d.header, event="rendered")
+    click(d.header, event="removed")  # its cell was re-run or cleared
+    sent.clear()
+    l.run(1)
+    time.sleep(0.4)
+    assert sent == []
+    click(d.header, event="rendered")  # shown again: catches up at once
+    assert d.header.header["status"] == "done" and d.header.header["epochs"] == 1

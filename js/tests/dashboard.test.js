@@ -77,6 +77,7 @@ describe("dashboard header", () => {
     q("epochs").value = "5";
     q("run-button").click();
     expect(model.send.mock.calls.map((c) => c[0])).toEqual([
+      { event: "rendered" },
       { action: "resume" },
       { action: "cancel", scope: "batch" },
       { action: "cancel", scope: "epoch" },
@@ -95,6 +96,7 @@ describe("dashboard header", () => {
     lr.value = "0.002";
     lr.dispatchEvent(new Event("change", { bubbles: true }));
     expect(model.send).toHaveBeenLastCalledWith({ action: "hyper", group: 0, name: "lr", value: "0.002" });
+    expect(model.send.mock.calls[0][0]).toEqual({ event: "rendered" });
     model.set("pending", { "0.lr": 0.002 });
     expect(lr.classList.contains("pending")).toBe(true);
     model.set("header", { ...header }); // a refresh while pending keeps what the user typed
@@ -119,6 +121,8 @@ describe("dashboard header", () => {
     const { model, el, cleanup, q } = await setup();
     const button = q("cancel-run");
     cleanup();
+    expect(model.send).toHaveBeenLastCalledWith({ event: "removed" });
+    model.send.mockClear();
     for (const ev of ["change:header", "change:busy", "change:hypers", "change:pending", "change:notice"]) {
       expect(model.handlers[ev]).toEqual([]);
     }

@@ -94,6 +94,9 @@ class DashboardView(ipywidgets.VBox):
         self._dataKey: Any = None
         self._dataSummary: dict[str, Any] = {}
         self._lossKey: tuple[Any, str] | None = None
+        self._shown = 0  # front-end views showing the dashboard now (its JS reports render and cleanup)
+        self._shownEver = False
+        self._stale = False
         self.header = DashboardHeader(header=self._headerState(), hypers=self._hyperState())
         self.header.on_msg(self._onMsg)
         self.tabs = ipywidgets.Tab(children=[ipywidgets.VBox() for _ in TABS], titles=TABS)
@@ -164,8 +167,15 @@ class DashboardView(ipywidgets.VBox):
             return dict(self._pending)
 
     def refresh(self) -> None:
-        """The learner's feed fired: pushes the header, and lets the tab on screen refresh (throttled)."""
+        """The learner's feed fired: pushes the header, and lets the tab on screen refresh (throttled).
+
+        Skipped (and done when shown again) while the dashboard was displayed once but no front end
+        shows it now, e.g. after its cell was re-run: forgotten dashboards cost nothing during training.
+        """
         if self._closed:
+            return
+        if self._shownEver and self._shown <= 0:
+            self._stale = True
             return
         hypers = self._hyperState()
         self.header.push(header=self._headerState(), hypers=hypers, pending=self._pendingState(hypers))
@@ -243,6 +253,19 @@ class DashboardView(ipywidgets.VBox):
     # ------------------------------------------------------------------ controls (browser -> Python)
     def _onMsg(self, widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):
+            return
+        event = content.get("event")
+        if event == "rendered":
+            self._shown += 1
+            self._shownEver = True
+            if self._stale:
+                self._stale = False
+                self.refresh()
+                if self._current is not None:
+                    self._current.refresh()
+            return
+        if event == "removed":
+            self._shown -= 1
             return
         action = content.get("action")
         l = self.learner
