@@ -1,5 +1,5 @@
 // The Learner dashboard's header and controls (k1widgets/widgets/dashboard.py: DashboardHeader).
-// Python pushes `header`, `hypers`, `pending`, `notice` and `busy`; the controls send
+// Python pushes `header` (rarely changes), `run` (every update), `hypers`, `pending`, `notice` and `busy`; the controls send
 // {action: "run", epochs} / "pause" / "resume" / {action: "cancel", scope} / {action: "save", fileName}
 // / {action: "hyper", group, name, value}. Inputs are built once and never replaced while focused.
 import "./dashboard.css";
@@ -101,7 +101,7 @@ function render({ model, el }) {
     [
       pause,
       "click",
-      () => model.send({ action: (model.get("header") || {}).status === "paused" ? "resume" : "pause" }),
+      () => model.send({ action: (model.get("run") || {}).status === "paused" ? "resume" : "pause" }),
     ],
     [cancelBatch, "click", () => model.send({ action: "cancel", scope: "batch" })],
     [cancelEpoch, "click", () => model.send({ action: "cancel", scope: "epoch" })],
@@ -185,7 +185,7 @@ function render({ model, el }) {
   }
 
   function update() {
-    const s = model.get("header") || {};
+    const s = { ...(model.get("header") || {}), ...(model.get("run") || {}) };
     const m = s.model || {};
     fill(
       cardModel,
@@ -258,7 +258,7 @@ function render({ model, el }) {
     notice.hidden = !n.text;
   }
 
-  const events = ["change:header", "change:busy"];
+  const events = ["change:header", "change:run", "change:busy"];
   for (const ev of events) model.on(ev, update);
   model.on("change:hypers", updateHypers);
   model.on("change:pending", updateHypers);

@@ -95,7 +95,7 @@ def test_header_shows_model_data_optimizer_loss_and_status():
     assert h["data"]["train"]["batches"] == 8 and h["data"]["valid"]["batches"] == 2
     assert h["data"]["train"]["batch"][0] == {"name": "xb", "shape": [64], "dtype": "float32", "device": "cpu"}
     assert h["opt"]["class"] == "Adam" and h["opt"]["groups"][0]["values"]["lr"] == 0.01
-    assert h["lossF"] == "mse" and h["status"] == "idle" and h["missing"] == []
+    assert h["lossF"] == "mse" and d.header.run["status"] == "idle" and h["missing"] == []
     assert d.header.hypers == {
         "keys": ["lr", "weight_decay", "betas"],
         "groups": [{"index": 0, "values": {"lr": 0.01, "weight_decay": 0, "betas": [0.9, 0.999]}}],
@@ -151,7 +151,7 @@ def test_run_button_trains_in_the_background_and_reports():
     assert d.header.busy == "run"
     jobDone(d)
     assert l.status == "done" and l.epoch == 1 and len(l.Loss.epoch.train) == 2
-    assert d.header.header["status"] == "done" and d.header.busy == ""
+    assert d.header.run["status"] == "done" and d.header.busy == ""
     assert d.header.notice["kind"] == "ok" and d.header.notice["text"] == "Run of 2 epochs ended: done."
     assert l.ProgressBar.stream.getvalue() == ""  # the dashboard shows the run: no text line
 
@@ -162,7 +162,7 @@ def test_pause_resume_and_cancel_buttons_steer_the_run():
     click(d.header, action="run", epochs=500)
     waitFor(lambda: l.status == "running" and l.batch > 2)
     click(d.header, action="pause")
-    waitFor(lambda: d.header.header["status"] == "paused")
+    waitFor(lambda: d.header.run["status"] == "paused")
     held = (l.epoch, l.batch)
     time.sleep(0.1)
     assert (l.epoch, l.batch) == held
@@ -175,8 +175,8 @@ def test_pause_resume_and_cancel_buttons_steer_the_run():
     click(d.header, action="cancel", scope="run")
     jobDone(d)
     assert l.status == "cancelled" and l.epoch < 499
-    assert d.header.header["status"] == "cancelled"
-    assert d.header.header["message"] == "Run cancelled: cancelled by the user."
+    assert d.header.run["status"] == "cancelled"
+    assert d.header.run["message"] == "Run cancelled: cancelled by the user."
 
 
 def test_run_button_refuses_what_cannot_run():
@@ -209,8 +209,8 @@ def test_a_run_that_fails_shows_error_and_message():
     l.cbs.append(Boom())
     click(d.header, action="run", epochs=1)
     jobDone(d)
-    assert d.header.header["status"] == "error"
-    assert d.header.header["message"] == "ValueError: bad batch"
+    assert d.header.run["status"] == "error"
+    assert d.header.run["message"] == "ValueError: bad batch"
     assert d.header.notice == {
         "seq": 1,
         "kind": "error",
@@ -342,7 +342,7 @@ def test_message_budget_with_every_tab_opened(sent):
     rate = len(sent) / seconds
     print(f"{len(sent)} messages in {seconds:.2f} s: {rate:.0f}/s, Loss tab at {d._tabs['Loss'].hz:.1f} Hz")
     assert rate <= settings.live.messages
-    assert d.header.header["status"] == "done" and d.header.header["epoch"] == 2  # the final state arrived
+    assert d.header.run["status"] == "done" and d.header.run["epoch"] == 2  # the final state arrived
 
 
 def test_tab_rates_fit_the_budget():
@@ -441,4 +441,4 @@ def test_a_dashboard_no_front_end_shows_sends_nothing_until_shown_again(sent):
     time.sleep(0.4)
     assert sent == []
     click(d.header, event="rendered")  # shown again: catches up at once
-    assert d.header.header["status"] == "done" and d.header.header["epochs"] == 1
+    assert d.header.run["status"] == "done" and d.header.run["epochs"] == 1

@@ -12,6 +12,8 @@ const header = {
   opt: { class: "Adam", groups: [{ params: 22, values: { lr: 0.01, betas: [0.9, 0.999], amsgrad: false } }] },
   lossF: "lambda x, y: ((x.squeeze() - y)**2).mean()",
   missing: [],
+};
+const run = {
   status: "running",
   message: "",
   running: true,
@@ -24,7 +26,7 @@ const header = {
 const hypers = { keys: ["lr", "betas"], groups: [{ index: 0, values: { lr: 0.01, betas: [0.9, 0.999] } }] };
 
 async function setup(state = {}) {
-  const model = fakeModel({ header: { ...header }, hypers, pending: {}, notice: {}, busy: "", ...state });
+  const model = fakeModel({ header: { ...header }, run: { ...run }, hypers, pending: {}, notice: {}, busy: "", ...state });
   const el = document.createElement("div");
   document.body.append(el);
   const cleanup = await widget.render({ model, el });
@@ -52,19 +54,20 @@ describe("dashboard header", () => {
     expect(q("run-button").disabled).toBe(true); // running
     expect(q("pause").disabled).toBe(false);
     expect(q("cancel-run").disabled).toBe(false);
-    model.set("header", { ...header, status: "done", running: false });
+    model.set("run", { ...run, status: "done", running: false });
     expect(q("run-button").disabled).toBe(false);
     expect(q("cancel-run").disabled).toBe(true);
     model.set("busy", "save");
     expect(q("run-button").disabled).toBe(true);
     model.set("busy", "");
-    model.set("header", { ...header, status: "idle", running: false, missing: ["lossF"] });
+    model.set("header", { ...header, missing: ["lossF"] });
+    model.set("run", { ...run, status: "idle", running: false });
     expect(q("run-button").disabled).toBe(true);
     expect(q("missing").textContent).toBe("not set: lossF");
   });
 
   it("sends every control to Python", async () => {
-    const { model, q } = await setup({ header: { ...header, status: "paused", running: true } });
+    const { model, q } = await setup({ run: { ...run, status: "paused", running: true } });
     expect(q("pause").textContent).toBe("Resume");
     q("pause").click();
     q("cancel-batch").click();
@@ -72,7 +75,7 @@ describe("dashboard header", () => {
     q("cancel-run").click();
     q("filename").value = "run1";
     q("save").click(); // disabled while the learner runs: nothing sent
-    model.set("header", { ...header, status: "done", running: false });
+    model.set("run", { ...run, status: "done", running: false });
     q("save").click();
     q("epochs").value = "5";
     q("run-button").click();
@@ -99,7 +102,7 @@ describe("dashboard header", () => {
     expect(model.send.mock.calls[0][0]).toEqual({ event: "rendered" });
     model.set("pending", { "0.lr": 0.002 });
     expect(lr.classList.contains("pending")).toBe(true);
-    model.set("header", { ...header }); // a refresh while pending keeps what the user typed
+    model.set("run", { ...run, progress: 0.6 }); // a refresh while pending keeps what the user typed
     expect(lr.value).toBe("0.002");
     model.set("hypers", { ...hypers, groups: [{ index: 0, values: { lr: 0.002, betas: [0.9, 0.999] } }] });
     model.set("pending", {});
@@ -123,7 +126,7 @@ describe("dashboard header", () => {
     cleanup();
     expect(model.send).toHaveBeenLastCalledWith({ event: "removed" });
     model.send.mockClear();
-    for (const ev of ["change:header", "change:busy", "change:hypers", "change:pending", "change:notice"]) {
+    for (const ev of ["change:header", "change:run", "change:busy", "change:hypers", "change:pending", "change:notice"]) {
       expect(model.handlers[ev]).toEqual([]);
     }
     expect(el.querySelector(".k1w-dashboard-header")).toBeNull();

@@ -44,7 +44,8 @@ _SCOPES = ("batch", "epoch", "run")
 class DashboardHeader(View):
     """The dashboard's header and controls (an anywidget; `DashboardView` fills it).
 
-    Traits (synced): ``header`` (model, data, optimizer, loss function, status, progress), ``hypers``
+    Traits (synced): ``header`` (model, data, optimizer, loss function: changes rarely), ``run`` (status,
+    its message, progress, epoch, batch: small, sent every update), ``hypers``
     (``{"keys": [...], "groups": [{"index", "values"}]}``, the editable hyper-parameters), ``pending``
     (``{"<group>.<name>": value}`` edits not applied yet), ``notice`` (``{"seq", "kind", "text"}``:
     what the last action did), ``busy`` (the worker's current job, or ""). Messages from the browser:
@@ -55,6 +56,7 @@ class DashboardHeader(View):
     _esm = staticAsset("dashboard.js")
     _css = staticAsset("dashboard.css")
     header = traitlets.Dict().tag(sync=True)
+    run = traitlets.Dict().tag(sync=True)
     hypers = traitlets.Dict().tag(sync=True)
     pending = traitlets.Dict().tag(sync=True)
     notice = traitlets.Dict().tag(sync=True)
@@ -97,7 +99,7 @@ class DashboardView(ipywidgets.VBox):
         self._shown = 0  # front-end views showing the dashboard now (its JS reports render and cleanup)
         self._shownEver = False
         self._stale = False
-        self.header = DashboardHeader(header=self._headerState(), hypers=self._hyperState())
+        self.header = DashboardHeader(header=self._headerState(), run=self._runState(), hypers=self._hyperState())
         self.header.on_msg(self._onMsg)
         self.tabs = ipywidgets.Tab(children=[ipywidgets.VBox() for _ in TABS], titles=TABS)
         self.tabs.add_class("k1w-dashboard-tabs")
@@ -117,15 +119,22 @@ class DashboardView(ipywidgets.VBox):
             self._modelSummary, self._modelKey = modelSummary(l.model), modelKey
         if id(l.data) != self._dataKey:
             self._dataSummary, self._dataKey = _shortData(dataSummary(l.data)), id(l.data)
-        message = l._statusMessage()
-        if status == "error" and not message:
-            message = self._runError
         return {
             "model": self._modelSummary,
             "data": self._dataSummary,
             "opt": optimizerSummary(l.opt),
             "lossF": self._lossName(),
             "missing": l._missing(),
+        }
+
+    def _runState(self) -> dict[str, Any]:
+        """The part of the header that changes every update (small: sent up to settings.live.hz times a second)."""
+        l = self.learner
+        status = l.status
+        message = l._statusMessage()
+        if status == "error" and not message:
+            message = self._runError
+        return {
             "status": status,
             "message": message,
             "running": bool(l._running),
@@ -178,7 +187,9 @@ class DashboardView(ipywidgets.VBox):
             self._stale = True
             return
         hypers = self._hyperState()
-        self.header.push(header=self._headerState(), hypers=hypers, pending=self._pendingState(hypers))
+        self.header.push(
+            header=self._headerState(), run=self._runState(), hypers=hypers, pending=self._pendingState(hypers)
+        )
         current = self._current
         if current is not None:
             current.changed()
