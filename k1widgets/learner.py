@@ -432,23 +432,23 @@ class Learner:
         fn()
         self.feed.flush()
 
-    def setHyper(self, name: str, value: Any, *, group: int | None = None) -> None:
+    def setParam(self, param: str, value: Any, *, group: int | None = None) -> None:
         """Sets an optimizer hyper-parameter (``lr``, ``weight_decay``, ``momentum``, ``betas``...), thread-safely.
 
         The value is checked now (an error says what is valid) and applied by `atBatchBoundary`: at
         once when idle, at the next batch boundary during a run.
 
         Args:
-            name: a key of the optimizer's param groups, e.g. ``"lr"``.
+            param: a key of the optimizer's param groups, e.g. ``"lr"`` (the seeds' "param", as in ParamFinder).
             value: a number (or a string holding one); a pair for ``betas``.
             group: the param group to change; None changes every group.
 
         Example:
-            >>> l.setHyper("lr", 1e-3)          # every param group, before the next batch
+            >>> l.setParam("lr", 1e-3)          # every param group, before the next batch
         """
         opt = self._opt
         if opt is None:
-            msg = f"l.setHyper({name!r}, ...) needs an optimizer: set l.opt = ... first."
+            msg = f"l.setParam({param!r}, ...) needs an optimizer: set l.opt = ... first."
             raise LearnerNotReadyError(msg)
         groups = opt.param_groups
         if group is not None and not (isinstance(group, int) and 0 <= group < len(groups)):
@@ -457,20 +457,20 @@ class Learner:
             raise ValueError(msg)
         indices = list(range(len(groups))) if group is None else [group]
         keys = sorted(k for k in groups[indices[0]] if k != "params")
-        if name == "params" or any(name not in groups[i] for i in indices):
-            close = difflib.get_close_matches(str(name), keys, n=1)
+        if param == "params" or any(param not in groups[i] for i in indices):
+            close = difflib.get_close_matches(str(param), keys, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            msg = f"{type(opt).__name__} has no hyper-parameter {name!r}. It has: {', '.join(keys)}.{hint}"
+            msg = f"{type(opt).__name__} has no hyper-parameter {param!r}. It has: {', '.join(keys)}.{hint}"
             raise ValueError(msg)
-        new = _hyperValue(name, groups[indices[0]][name], value)
+        new = _hyperValue(param, groups[indices[0]][param], value)
 
         def apply() -> None:
             for i in indices:
                 g = opt.param_groups[i]
-                if isinstance(g[name], torch.Tensor):
-                    g[name].fill_(new)  # a tensor lr (capturable/fused optimizers) stays a tensor
+                if isinstance(g[param], torch.Tensor):
+                    g[param].fill_(new)  # a tensor lr (capturable/fused optimizers) stays a tensor
                 else:
-                    g[name] = new
+                    g[param] = new
 
         self.atBatchBoundary(apply)
 

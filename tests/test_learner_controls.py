@@ -1,4 +1,4 @@
-"""Thread-safe controls behind the dashboard: l.setHyper, l.atBatchBoundary, cbs.unsuspend, cbs.feed, Loss.runs."""
+"""Thread-safe controls behind the dashboard: l.setParam, l.atBatchBoundary, cbs.unsuspend, cbs.feed, Loss.runs."""
 
 from __future__ import annotations
 
@@ -45,11 +45,11 @@ class LrPerBatch(Callback):
 
 def test_set_hyper_when_idle_applies_at_once():
     l = makeLearner()
-    l.setHyper("lr", "3e-3")
+    l.setParam("lr", "3e-3")
     assert l.opt.param_groups[0]["lr"] == 0.003
-    l.setHyper("betas", "0.8, 0.99")
+    l.setParam("betas", "0.8, 0.99")
     assert l.opt.param_groups[0]["betas"] == (0.8, 0.99)
-    l.setHyper("weight_decay", 0.1)
+    l.setParam("weight_decay", 0.1)
     assert l.opt.param_groups[0]["weight_decay"] == 0.1
 
 
@@ -59,7 +59,7 @@ def test_set_hyper_during_a_run_applies_between_batches():
     l.cbs.append(rec)
     h = l.run(200, background=True)
     waitFor(lambda: len(rec.seen) > 5)
-    l.setHyper("lr", 1e-4)
+    l.setParam("lr", 1e-4)
     waitFor(lambda: rec.seen[-1][1] == 1e-4)
     l.cancel()
     h.wait(10)
@@ -72,35 +72,35 @@ def test_set_hyper_during_a_run_applies_between_batches():
 def test_set_hyper_errors_say_what_is_valid():
     l = makeLearner()
     with pytest.raises(ValueError, match=r"Adam has no hyper-parameter 'lrr'\. It has: .*lr.*Did you mean 'lr'\?"):
-        l.setHyper("lrr", 1)
+        l.setParam("lrr", 1)
     with pytest.raises(ValueError, match="lr must be a finite number >= 0, got -1"):
-        l.setHyper("lr", -1)
+        l.setParam("lr", -1)
     with pytest.raises(ValueError, match="lr must be a number, got 'fast'"):
-        l.setHyper("lr", "fast")
+        l.setParam("lr", "fast")
     with pytest.raises(ValueError, match=r"betas takes 2 numbers, like \(0\.9, 0\.999\)"):
-        l.setHyper("betas", 0.9)
+        l.setParam("betas", 0.9)
     with pytest.raises(ValueError, match=r"betas must each be in \[0, 1\)"):
-        l.setHyper("betas", (0.9, 1.5))
+        l.setParam("betas", (0.9, 1.5))
     with pytest.raises(ValueError, match=r"group must be None \(every group\) or 0\.\.0"):
-        l.setHyper("lr", 1e-3, group=3)
+        l.setParam("lr", 1e-3, group=3)
     with pytest.raises(ValueError, match="has no hyper-parameter 'params'"):
-        l.setHyper("params", [])
+        l.setParam("params", [])
     assert l.opt.param_groups[0]["lr"] == 0.01  # nothing changed
     l.opt = None
     with pytest.raises(LearnerNotReadyError, match="needs an optimizer"):
-        l.setHyper("lr", 1e-3)
+        l.setParam("lr", 1e-3)
 
 
 def test_set_hyper_targets_one_group_and_keeps_tensor_lrs_tensors():
     l = makeLearner()
     params = list(l.model.parameters())
     l.opt = torch.optim.SGD([{"params": params[:2]}, {"params": params[2:], "lr": torch.tensor(0.5)}], lr=0.1)
-    l.setHyper("lr", 0.2, group=1)
+    l.setParam("lr", 0.2, group=1)
     assert l.opt.param_groups[0]["lr"] == 0.1
     assert isinstance(l.opt.param_groups[1]["lr"], torch.Tensor) and float(
         l.opt.param_groups[1]["lr"]
     ) == pytest.approx(0.2)
-    l.setHyper("momentum", 0.5)
+    l.setParam("momentum", 0.5)
     assert [g["momentum"] for g in l.opt.param_groups] == [0.5, 0.5]
 
 
@@ -195,7 +195,7 @@ def test_a_learner_with_a_subscribed_callbacks_feed_still_saves(tmp_path):
 def test_loss_keeps_each_run_labelled_and_bounded():
     l = quiet(makeLearner())
     l.run(2)
-    l.setHyper("lr", 1e-3)
+    l.setParam("lr", 1e-3)
     l.run(1)
     runs = l.Loss.runs
     assert [r.number for r in runs] == [1, 2]

@@ -311,7 +311,7 @@ def test_hooks_tab_shows_the_hook_callbacks_or_says_there_are_none():
 def test_loss_tab_compares_runs():
     l, d = dashboard()
     l.run(1)
-    l.setHyper("lr", 1e-3)
+    l.setParam("lr", 1e-3)
     l.run(1)
     tab = d.select("Loss")
     assert isinstance(tab, LossTab)
@@ -442,3 +442,22 @@ def test_a_dashboard_no_front_end_shows_sends_nothing_until_shown_again(sent):
     assert sent == []
     click(d.header, event="rendered")  # shown again: catches up at once
     assert d.header.run["status"] == "done" and d.header.run["epochs"] == 1
+
+
+def test_compute_tabs_ask_for_quiet_computations(capsys):
+    l, _ = dashboard()
+    calls = []
+
+    class LossLandscape(Callback):
+        def plot(self, *, quiet=False):
+            calls.append(quiet)
+            if not quiet:
+                print("progress line")
+            return None
+
+    l.cbs.append(LossLandscape())
+    d = DashboardView(l, tab="Landscape")
+    press(d._tabs["Landscape"].button)
+    jobDone(d)
+    assert calls == [True] and "progress line" not in capsys.readouterr().out
+    assert d._tabs["Landscape"].status.value == "done"

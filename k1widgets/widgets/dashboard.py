@@ -6,7 +6,7 @@ Loss (with earlier runs to compare), Hooks, Model (the module tree with its CSS 
 Finder, Landscape, Settings.
 
 - **Only enqueue.** Every control goes through the learner's thread-safe controls: ``l.pause()``,
-  ``l.cancel(scope)``, ``l.setHyper(...)`` (applied at the next batch boundary and shown once the
+  ``l.cancel(scope)``, ``l.setParam(...)`` (applied at the next batch boundary and shown once the
   loop applied it), ``l.atBatchBoundary(...)``. Runs, saves and the Finder/Landscape computations
   run on one worker thread of the dashboard, never on the kernel's event loop.
 - **Lazy tabs, one feed.** A tab's views are built when the tab is first opened. The dashboard
@@ -291,7 +291,7 @@ class DashboardView(ipywidgets.VBox):
         elif action == "save":
             self.save(content.get("fileName"))
         elif action == "hyper":
-            self.setHyper(content.get("group"), content.get("name"), content.get("value"))
+            self.setParam(content.get("group"), content.get("name"), content.get("value"))
 
     def _startJob(self, kind: str, fn: Callable[[], None]) -> bool:
         """Runs ``fn`` on the dashboard's worker thread, if it is free (one job at a time)."""
@@ -359,12 +359,12 @@ class DashboardView(ipywidgets.VBox):
 
         return self._startJob("save", job)
 
-    def setHyper(self, group: Any, name: Any, value: Any) -> bool:
-        """Sets a hyper-parameter with ``l.setHyper`` (applied at the next batch); the header shows it once applied."""
+    def setParam(self, group: Any, name: Any, value: Any) -> bool:
+        """Sets a hyper-parameter with ``l.setParam`` (applied at the next batch); the header shows it once applied."""
         if not isinstance(name, str) or not (group is None or isinstance(group, int)):
             return False
         try:
-            self.learner.setHyper(name, value, group=group)
+            self.learner.setParam(name, value, group=group)
         except Exception as e:
             self._notify("error", str(e))
             return False

@@ -10,6 +10,7 @@ that keeps the kernel's comm messages within ``settings.live.messages``.
 from __future__ import annotations
 
 import html
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -279,7 +280,9 @@ class ComputeTab(TabContent):
             raise LookupError(msg)
         for name in self.methods:
             if getattr(type(cb), name, None) is not None:
-                result = getattr(cb, name)()
+                method = getattr(cb, name)
+                quiet = "quiet" in inspect.signature(method).parameters
+                result = method(quiet=True) if quiet else method()  # the tab shows the progress itself
                 if name == "run" and getattr(type(cb), "plot", None) is not None:
                     result = cb.plot()  # the seed's ParamFinder.plot() draws what run() found
                 return result
