@@ -7,6 +7,11 @@ validation under ``no_grad``. Every variant gets its own copy of the same initia
 
 Run: ``./run bench`` (builds bench/.venv with k1lib 1.8.1), or ``python bench/overhead.py`` (rows for
 k1lib are skipped when it is not installed). Not a test: it prints figures.
+
+The dashboard row displays the learner's dashboard with every tab opened (the Loss tab on screen) and
+counts the comm messages the kernel would send: ``comm.create_comm`` (the hook the comm package
+provides for kernels) is replaced by a factory of comms that count ``publish_msg`` calls instead of
+sending them, so the kernel side's full cost is measured.
 """
 
 from __future__ import annotations
@@ -119,6 +124,43 @@ class OursWithView(Ours):
         self.view = ProgressView(self.l.ProgressBar)  # sends through a dummy comm: the kernel side's full cost
 
 
+class CountingComm:
+    """Counts every comm message the widgets publish (installed as ``comm.create_comm``'s comms)."""
+
+    messages = 0
+
+    @classmethod
+    def install(cls) -> None:
+        import comm
+        from comm.base_comm import BaseComm
+
+        class Counting(BaseComm):
+            def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+                cls.messages += 1  # and nothing else: the count must not add cost of its own
+
+        comm.create_comm = Counting
+
+
+class OursWithDashboard(Ours):
+    name = "k1widgets Learner + dashboard, every tab opened"
+
+    def attach(self) -> None:
+        from k1widgets.widgets.dashboard import TABS, DashboardView
+
+        self.view = DashboardView(self.l)
+        for tab in TABS:
+            self.view.select(tab)
+        self.view.select("Loss")
+        self.rates: list[float] = []
+
+    def epoch(self) -> int:
+        m0, t0 = CountingComm.messages, time.perf_counter()
+        n = super().epoch()
+        seconds = time.perf_counter() - t0
+        self.rates.append((CountingComm.messages - m0) / seconds)
+        return n
+
+
 class K1lib(Variant):
     name = "k1lib 1.8.1 Learner, default callbacks"
 
@@ -155,9 +197,10 @@ def available() -> list[type[Variant]]:
     try:
         import k1widgets.widgets.progress  # noqa: F401
 
-        variants.append(OursWithView)
+        CountingComm.install()
+        variants.extend([OursWithView, OursWithDashboard])
     except ImportError as e:
-        print(f"(no progress view row: {e})")
+        print(f"(no view rows: {e})")
     try:
         import k1lib  # noqa: F401
 
@@ -199,6 +242,17 @@ def measure(hidden: int, rounds: int, variants: list[type[Variant]]) -> None:
         rw = statistics.median(a / b for a, b in zip(wall[v.name], wall[Bare.name], strict=True))
         extra = (c - bareCpu) / 157 * 1e6
         print(f"  {v.name:<48} {c * 1e3:12.1f} {rc:12.3f} {rw:13.3f} {extra:10.1f}")
+    dash = next((v for v in vs if isinstance(v, OursWithDashboard)), None)
+    plain = next((v for v in vs if type(v) is Ours), None)
+    if dash is not None and plain is not None:
+        rc = statistics.median(a / b for a, b in zip(cpu[dash.name], cpu[plain.name], strict=True))
+        rw = statistics.median(a / b for a, b in zip(wall[dash.name], wall[plain.name], strict=True))
+        rates = dash.rates[2:]  # the two warm-up epochs are not rounds
+        print(f"  dashboard vs the same learner without any view: {rc:.3f}x CPU, {rw:.3f}x wall (median per round)")
+        print(
+            f"  dashboard comm messages: median {statistics.median(rates):.0f}/s, max {max(rates):.0f}/s "
+            f"over {len(rates)} one-epoch runs"
+        )
 
 
 def main(argv: list[str]) -> None:

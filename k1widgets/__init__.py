@@ -29,6 +29,8 @@ _FARMING = ("Harvester", "Runner", "Sampler", "cultivate", "farming", "label")
 
 _VIEWS = {
     "CacheView": "k1widgets.widgets.cache",
+    "CallbacksView": "k1widgets.widgets.callbacks",
+    "DashboardView": "k1widgets.widgets.dashboard",
     "PlotView": "k1widgets.widgets.plot",
     "ProgressView": "k1widgets.widgets.progress",
     "SettingsPanel": "k1widgets.widgets.settings",
@@ -39,9 +41,11 @@ __all__ = [
     "CacheView",
     "Callback",
     "Callbacks",
+    "CallbacksView",
     "CancelBatchException",
     "CancelEpochException",
     "CancelRunException",
+    "DashboardView",
     "Domain",
     "Harvester",
     "Learner",

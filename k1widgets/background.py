@@ -48,7 +48,7 @@ class RunHandle:
         except BaseException as e:
             self.error = e
         finally:
-            self.learner._running = False
+            self.learner._stopRunning()
             self._started.set()
             self._finished.set()  # last: once `done`, the learner is free
 

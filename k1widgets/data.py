@@ -14,6 +14,10 @@ from typing import Any
 
 import torch
 
+from k1widgets import display
+from k1widgets.report import dataHtml, loaderHtml, loaderSummary
+from k1widgets.report import dataSummary as _dataSummary
+
 __all__ = ["Data", "DataLoader", "FunctionDataset"]
 
 
@@ -118,6 +122,20 @@ class DataLoader:
 - len(dl): to get dataloader's length
 - dl.sample: to get a sample of the data"""
 
+    def summary(self) -> dict[str, Any]:
+        """Batch count, batch size, a batch's shapes and dtypes, and its first samples (plain data)."""
+        return loaderSummary(self)
+
+    def widget(self) -> Any:
+        """A view of this loader: counts, shapes and dtypes, and a table of samples, batch by batch."""
+        return display.view(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> str:
+        return loaderHtml(self.summary())
+
 
 class Data:
     """Just a shell containing 2 loaders: ``.train`` and ``.valid``."""
@@ -176,6 +194,20 @@ class Data:
             DataLoader(source, batchSize, shuffle=shuffle, stop=split),
             DataLoader(source, batchSize, start=split),
         )
+
+    def summary(self) -> dict[str, Any]:
+        """`DataLoader.summary` of ``.train`` and ``.valid``."""
+        return _dataSummary(self)
+
+    def widget(self) -> Any:
+        """A view of both loaders: counts, shapes and dtypes, and tables of samples."""
+        return display.view(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> str:
+        return dataHtml(self.summary())
 
     def __repr__(self) -> str:
         return "`Data` object, just a shell containing 2 `DataLoader`s: `.train` and `.valid`"

@@ -22,11 +22,25 @@ cell's result export as well as ``obj`` does. A view shown by `show` keeps its d
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["VIEWS", "WIDGET_VIEW", "fallback", "mimebundle", "show", "view", "viewClass", "widgetFrontEnd"]
+__all__ = [
+    "VIEWS",
+    "WIDGET_VIEW",
+    "fallback",
+    "isSuppressed",
+    "mimebundle",
+    "show",
+    "suppressed",
+    "view",
+    "viewClass",
+    "widgetFrontEnd",
+]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 """The MIME type of a widget view in display data (what exports without widget state skip)."""
@@ -45,6 +59,13 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.landscape.Landscape": "k1widgets.widgets.landscape:LandscapeView",
     "k1widgets.schedule.Fn": "k1widgets.widgets.schedule:ScheduleView",
     "k1widgets.callbacks.scheduler.ParamScheduler": "k1widgets.widgets.schedule:ParamSchedulerView",
+    "k1widgets.learner.Learner": "k1widgets.widgets.dashboard:DashboardView",
+    "k1widgets.callbacks.callback.Callbacks": "k1widgets.widgets.callbacks:CallbacksView",
+    "k1widgets.callbacks.callback.Timings": "k1widgets.widgets.callbacks:TimingsView",
+    "k1widgets.callbacks.loss.Loss": "k1widgets.widgets.loss:LossView",
+    "k1widgets.callbacks.loss.EpochLosses": "k1widgets.widgets.loss:EpochLossView",
+    "k1widgets.data.Data": "k1widgets.widgets.data:DataView",
+    "k1widgets.data.DataLoader": "k1widgets.widgets.data:DataView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 
@@ -114,6 +135,29 @@ def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, 
     return fallback(obj)
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def suppressed() -> Iterator[None]:
+    """Inside this block, on this thread, `show` displays nothing and `isSuppressed` is True.
+
+    The dashboard trains inside it: it shows the run itself, so ``l.run()``'s own progress view
+    (and its text line) would only duplicate it, in whichever cell happened to be current.
+    """
+    before = getattr(_local, "on", False)
+    _local.on = True
+    try:
+        yield
+    finally:
+        _local.on = before
+
+
+def isSuppressed() -> bool:
+    """Whether this thread runs inside `suppressed`."""
+    return bool(getattr(_local, "on", False))
+
+
 def show(obj: Any, **kwargs: Any) -> Any:
     """Displays a new view of ``obj`` in a widget-capable front-end and returns it; else returns None.
 
@@ -123,7 +167,7 @@ def show(obj: Any, **kwargs: Any) -> Any:
     so the view lands in that cell. The output gets a display id, kept as ``view.displayHandle``: a
     view that ``republish()``-es at the end of a run leaves its final static picture in the notebook.
     """
-    if not widgetFrontEnd():
+    if isSuppressed() or not widgetFrontEnd():
         return None
     from IPython.display import display
 

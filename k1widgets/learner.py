@@ -9,15 +9,18 @@ to a worker thread (``l.run(epochs, background=True)``), which returns a `RunHan
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import torch
 from torch import nn
 
+from k1widgets import display
 from k1widgets.background import RunHandle
 from k1widgets.callbacks.callback import Callbacks
 from k1widgets.callbacks.modify import _NOT_A_PAIR
@@ -29,6 +32,7 @@ from k1widgets.settings import settings
 __all__ = ["Learner", "LearnerLoadError", "LearnerNotReadyError", "RunHandle"]
 
 _CANCELS = {"batch": CancelBatchException, "epoch": CancelEpochException, "run": CancelRunException}
+_SCOPE_RANK = {"batch": 0, "epoch": 1, "run": 2}
 
 
 class LearnerNotReadyError(RuntimeError):
@@ -137,6 +141,7 @@ class Learner:
         """State that is never saved: the live feed, commands, the running flag."""
         self.feed = Feed()
         self._commands = CommandQueue()
+        self._control = threading.Lock()  # `_running` changes and "apply now or at the next batch" decisions
         self._paused = False
         self._running = False
         self._loopThread: int | None = None  # the thread running the loop, while it runs
@@ -354,28 +359,38 @@ class Learner:
             msg = f"batches must be a whole number >= 1 or None, got {batches!r}."
             raise ValueError(msg)
         self._checkReady()
-        if self._running:
-            msg = "The learner is already running; wait for that run or cancel it first (l.cancel())."
-            raise RuntimeError(msg)
-        self._running = True
+        with self._control:
+            if self._running:
+                msg = "The learner is already running; wait for that run or cancel it first (l.cancel())."
+                raise RuntimeError(msg)
+            self._running = True
         if background:
             return RunHandle(self, epochs, batches)
         try:
             self._run(epochs, batches)
         finally:
-            self._running = False
+            self._stopRunning()
         return self
+
+    def _stopRunning(self) -> None:
+        """The run is over: later `atBatchBoundary` calls apply at once, and those that came too late run now."""
+        with self._control:
+            self._running = False
+            late = self._commands.drain()
+        for cmd, arg in late:
+            if cmd == "call":
+                arg()
 
     def _run(self, epochs: int, batches: int | None, started: threading.Event | None = None) -> None:
         from k1widgets.callbacks.guards import BatchLimit
 
         cbs = self.cbs
         self.epochs, self.epoch, self.batch = epochs, 0, 0
-        for cmd, arg in self._commands.drain():  # stale controls from an earlier run do not apply,
-            if cmd == "infer":  # but l(xb) calls waiting for this run are served at its first batch,
+        for cmd, arg in self._commands.drain():  # stale cancels and pauses do not apply; queued edits do,
+            if cmd == "call":
+                arg()
+            elif cmd == "infer":  # and l(xb) calls waiting for this run are served at its first batch
                 self._commands.put(cmd, arg)
-            elif cmd == "setParam":  # and hyper-parameters set meanwhile are set
-                self._applySettings([(cmd, arg)])
         self._paused = False
         self._loopThread = threading.get_ident()
         self.status = "running"
@@ -504,7 +519,7 @@ class Learner:
         return True
 
     def _announce(self, e: CancelException) -> None:
-        if e.silent:
+        if e.silent or display.isSuppressed():  # a dashboard's run: the dashboard shows the message
             return
         end = "\n" if settings.cancelRun_newLine else ""
         sys.stdout.write(e.announcement + end)
@@ -528,11 +543,68 @@ class Learner:
         """Resumes a paused run (thread-safe)."""
         self._commands.put("resume")
 
+    def atBatchBoundary(self, fn: Callable[[], Any]) -> None:
+        """Runs ``fn()`` where it cannot race the training loop: at once when idle, else at the next batch boundary.
+
+        Safe to call from any thread (widget callbacks use it to suspend or detach callbacks and to
+        change hyper-parameters). During a run, ``fn`` runs on the training thread before the next
+        batch, and the learner's feed is flushed after it so views show the change.
+        """
+        with self._control:
+            if self._running:
+                self._commands.put("call", fn)
+                return
+        fn()
+        self.feed.flush()
+
+    def setParam(self, param: str, value: Any, *, group: int | None = None) -> None:
+        """Sets an optimizer hyper-parameter (``lr``, ``weight_decay``, ``momentum``, ``betas``...), thread-safely.
+
+        The value is checked now (an error says what is valid) and applied by `atBatchBoundary`: at
+        once when idle, at the next batch boundary during a run.
+
+        Args:
+            param: a key of the optimizer's param groups, e.g. ``"lr"`` (the seeds' "param", as in ParamFinder).
+            value: a number (or a string holding one); a pair for ``betas``.
+            group: the param group to change; None changes every group.
+
+        Example:
+            >>> l.setParam("lr", 1e-3)          # every param group, before the next batch
+        """
+        opt = self._opt
+        if opt is None:
+            msg = f"l.setParam({param!r}, ...) needs an optimizer: set l.opt = ... first."
+            raise LearnerNotReadyError(msg)
+        groups = opt.param_groups
+        if group is not None and not (isinstance(group, int) and 0 <= group < len(groups)):
+            n = len(groups)
+            msg = f"group must be None (every group) or 0..{n - 1} (the optimizer has {n}), got {group!r}."
+            raise ValueError(msg)
+        indices = list(range(len(groups))) if group is None else [group]
+        keys = sorted(k for k in groups[indices[0]] if k != "params")
+        if param == "params" or any(param not in groups[i] for i in indices):
+            close = difflib.get_close_matches(str(param), keys, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = f"{type(opt).__name__} has no hyper-parameter {param!r}. It has: {', '.join(keys)}.{hint}"
+            raise ValueError(msg)
+        new = _hyperValue(param, groups[indices[0]][param], value)
+
+        def apply() -> None:
+            for i in indices:
+                g = opt.param_groups[i]
+                if isinstance(g[param], torch.Tensor):
+                    g[param].fill_(new)  # a tensor lr (capturable/fused optimizers) stays a tensor
+                else:
+                    g[param] = new
+
+        self.atBatchBoundary(apply)
+
     def _applyCommands(self) -> None:
         while True:
             commands = self._commands.drain()
-            for i, (cmd, arg) in enumerate(commands):
-                if cmd == "infer":
+            cancel: tuple[str, str] | None = None
+            for cmd, arg in commands:
+                if cmd == "infer":  # inference callers get their answer, even when a cancel came first
                     self._serve(arg)
                 elif cmd == "pause":
                     self._paused = True
@@ -541,57 +613,21 @@ class Learner:
                     self._paused = False
                     self.status = "running"
                 elif cmd == "cancel":
-                    self._paused = False
-                    self.status = "running"
-                    for later in commands[i + 1 :]:  # inference callers get their answer; controls wait
-                        if later[0] == "infer":
-                            self._serve(later[1])
-                        else:
-                            self._commands.put(*later)
-                    self.feed.flush()
-                    scope, message = arg
-                    raise _CANCELS[scope](message)
-                elif cmd == "setParam":
-                    self._applySettings([(cmd, arg)])
+                    # every command of the batch is applied; of several cancels, the widest scope wins
+                    if cancel is None or _SCOPE_RANK[arg[0]] > _SCOPE_RANK[cancel[0]]:
+                        cancel = arg
+                elif cmd == "call":
+                    arg()
+            if cancel is not None:
+                self._paused = False
+                self.status = "running"
+                scope, message = cancel
+                raise _CANCELS[scope](message)
             if commands:
                 self.feed.flush()
             if not self._paused:
                 return
             time.sleep(0.02)
-
-    def setParam(self, param: str, value: float) -> None:
-        """Sets optimizer hyper-parameter ``param`` (``"lr"``...) of every param group to ``value``.
-
-        Thread-safe (the finder view's "Use this lr" button calls it): during a run the loop applies it
-        at the next batch boundary, otherwise it applies at once.
-
-        Raises:
-            ValueError: the optimizer's param groups have no hyper-parameter ``param``.
-        """
-        opt = self._opt
-        if opt is None:
-            msg = f"l.setParam({param!r}, ...) needs an optimizer: set l.opt = ... first."
-            raise LearnerNotReadyError(msg)
-        known = sorted({k for g in opt.param_groups for k in g if k != "params"})
-        if param not in known:
-            close = difflib.get_close_matches(str(param), known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            msg = (
-                f"The optimizer's param groups have no hyper-parameter {param!r} (they have {', '.join(known)}).{hint}"
-            )
-            raise ValueError(msg)
-        if self._running:
-            self._commands.put("setParam", (param, value))
-        else:
-            self._applySettings([("setParam", (param, value))])
-
-    def _applySettings(self, commands: list[tuple[str, Any]]) -> None:
-        """Applies the ``setParam`` commands among ``commands`` (the others are dropped)."""
-        for cmd, arg in commands:
-            if cmd == "setParam" and self._opt is not None:
-                param, value = arg
-                for group in self._opt.param_groups:
-                    group[param] = value
 
     # ------------------------------------------------------------------ inference and helpers
     def __call__(self, xb: Any, yb: Any = None) -> Any:
@@ -707,7 +743,7 @@ class Learner:
         return l
 
     # ------------------------------------------------------------------ persistence
-    def save(self, fileName: str | os.PathLike[str]) -> None:
+    def save(self, fileName: str | os.PathLike[str], *, quiet: bool = False) -> None:
         """Saves the learner (all but its data) as ``<fileName>.pth``, and its weights as ``<fileName>.model.pth``.
 
         One save is one generation: ``Learner.load`` and `loadWeights` read ``<fileName>.pth`` alone,
@@ -716,6 +752,7 @@ class Learner:
         interrupted save left are removed; new files get the umask's permissions (``0o644`` under
         umask 022). The learner is pickled with cloudpickle, so ``lossF`` lambdas and callbacks
         come back; ``<fileName>.model.pth`` is a plain ``state_dict`` for other tools.
+        ``quiet=True`` skips the "Saved to ..." line (the dashboard reports it itself).
         """
         if not fileName:
             msg = "l.save() needs a file name, e.g. l.save('run1') writes run1.pth and run1.model.pth."
@@ -723,7 +760,9 @@ class Learner:
         if self._running:
             msg = "The learner is running; save it after the run (or cancel it) so the files are consistent."
             raise RuntimeError(msg)
-        print(f"Saved to {self._saveTo(_baseName(fileName))}")
+        path = self._saveTo(_baseName(fileName))
+        if not quiet:
+            print(f"Saved to {path}")
 
     def _saveTo(self, base: str) -> str:
         """Writes the save ``base`` (also at ``endRun``, for `Autosave`); returns the ``.pth`` path."""
@@ -824,6 +863,49 @@ class Learner:
     def __dir__(self) -> list[str]:
         return [*super().__dir__(), *self._cbs._byName]
 
+    def summary(self) -> dict[str, Any]:
+        """What the dashboard's header shows: model, data, optimizer, loss function and run status.
+
+        Plain data (see `k1widgets.report.summary`); the data part takes one batch from each loader
+        that can be iterated again.
+        """
+        from k1widgets.report import dataSummary, functionName, modelSummary, optimizerSummary
+
+        return {
+            "model": modelSummary(self._model),
+            "data": dataSummary(self._data),
+            "opt": optimizerSummary(self._opt),
+            "lossF": functionName(self._lossF),
+            "missing": self._missing(),
+            "status": self.status,
+            "message": self._statusMessage(),
+            "progress": float(self.progress or 0.0),
+        }
+
+    def _statusMessage(self) -> str:
+        pb = self._cbs._byName.get("ProgressBar")
+        return str(getattr(pb, "message", "") or "") if pb is not None else ""
+
+    def widget(self, **kwargs: Any) -> Any:
+        """The live dashboard of this learner (what displaying ``l`` shows in Jupyter).
+
+        Args:
+            **kwargs: passed to the view, e.g. ``tab="Loss"`` to open another tab first.
+        """
+        return display.view(self, **kwargs)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> str:
+        from k1widgets.report import learnerHtml
+
+        loss = self._cbs._byName.get("Loss")
+        svg = ""
+        if loss is not None and hasattr(loss, "plot") and len(getattr(loss, "train", ())):
+            svg = loss.plot().svg(width=420, height=240)
+        return learnerHtml(self.summary(), lossSvg=svg, callbacks=[cb.name for cb in self._cbs])
+
     def __repr__(self) -> str:
         parts = [f"l.{n} is not set" for n in self._missing()]
         if self._model is not None:
@@ -906,6 +988,48 @@ def _notAPairMessage(item: Any) -> str:
         f"The data gave a batch that is not an (xb, yb) pair: {_describe(item)}. The learner needs the model's "
         f"input and the loss's target of every batch; say how to get them from a whole batch b: {fix}."
     )
+
+
+_NON_NEGATIVE = ("lr", "weight_decay", "momentum", "eps", "dampening", "lr_decay", "initial_accumulator_value")
+
+
+def _hyperValue(name: str, current: Any, value: Any) -> Any:
+    """``value`` checked and converted to the kind of ``current`` (a float, a bool, a tuple of floats)."""
+
+    def number(v: Any) -> float:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            msg = f"{name} must be a number, got {v!r}."
+            raise ValueError(msg) from None
+        if not math.isfinite(x) or (name in _NON_NEGATIVE and x < 0):
+            kind = "a finite number >= 0" if name in _NON_NEGATIVE else "a finite number"
+            msg = f"{name} must be {kind}, got {v!r}."
+            raise ValueError(msg)
+        return x
+
+    if isinstance(current, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            msg = f"{name} is a flag: give True or False, got {value!r}."
+            raise ValueError(msg)
+        return value
+    if isinstance(current, tuple | list):
+        if isinstance(value, str):
+            value = [v for v in value.replace("(", " ").replace(")", " ").replace(",", " ").split() if v]
+        if not isinstance(value, tuple | list) or len(value) != len(current):
+            msg = f"{name} takes {len(current)} numbers, like {tuple(current)!r}; got {value!r}."
+            raise ValueError(msg)
+        out = tuple(number(v) for v in value)
+        if name == "betas" and not all(0 <= b < 1 for b in out):
+            msg = f"betas must each be in [0, 1), got {out!r}."
+            raise ValueError(msg)
+        return type(current)(out)
+    if isinstance(current, int | float | torch.Tensor):
+        return number(value)
+    msg = f"{name} holds {type(current).__name__} {current!r}: only numbers, flags and number pairs can be edited."
+    raise ValueError(msg)
 
 
 def _mseSqueeze(y: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:

@@ -149,6 +149,15 @@ class Feed:
         self.sent = 0  # notifications delivered so far (for tests and diagnostics)
 
     @property
+    def hz(self) -> float | None:
+        """Most notifications per second; None follows the default rate (``settings.live.hz``). Settable."""
+        return self._hz
+
+    @hz.setter
+    def hz(self, hz: float | None) -> None:
+        self._hz = hz
+
+    @property
     def interval(self) -> float:
         """Seconds between two notifications."""
         hz = self._hz if self._hz is not None else _defaultRate[0]()

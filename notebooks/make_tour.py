@@ -63,9 +63,21 @@ SkipBlock: HookModule"""
 l = newL()
 l.run(10);''',
     ),
-    ("md", "Callbacks do everything around the loop. Each object documents itself:"),
-    ("code", "l.cbs"),
+    (
+        "md",
+        "## The dashboard\n\n`l` is a live dashboard: the model, data, optimizer and status at the top; **Run** "
+        "trains in the background, **Pause**, **Cancel** and **Save** act at once, and editing `lr` applies it at "
+        "the next batch. The tabs show the progress, the losses (tick *Compare runs* to overlay earlier runs), the "
+        "hooks, the module tree, the callbacks, the finder, the loss landscape and the settings.",
+    ),
     ("code", "l"),
+    (
+        "md",
+        "Callbacks do everything around the loop. `l.cbs` is a live table: untick a callback to suspend it "
+        "(as `l.cbs.suspend([...])` does), detach it, or click a row for its documentation. Each object documents "
+        "itself, in a terminal as the seed's text and here as a widget:",
+    ),
+    ("code", "l.cbs"),
     ("code", "l.data"),
     ("code", "l.data.train"),
     ("code", "l.data.train.sample"),

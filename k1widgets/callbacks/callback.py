@@ -14,13 +14,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from k1widgets import display
 from k1widgets.callbacks import shortcuts
 from k1widgets.cancel import CancelException
+from k1widgets.live import Feed
+from k1widgets.report import callbacksHtml, timingsHtml
 
 if TYPE_CHECKING:
     from k1widgets.learner import Learner
 
-__all__ = ["CHECKPOINTS", "Callback", "Callbacks", "Timings", "UnknownCallbackError"]
+__all__ = ["CHECKPOINTS", "Callback", "Callbacks", "Timings", "UnknownCallbackError", "checkpointsOf"]
 
 CHECKPOINTS = (
     "startRun",
@@ -52,6 +55,11 @@ class UnknownCallbackError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def checkpointsOf(cb: Callback) -> list[str]:
+    """The checkpoints ``cb`` implements (its class's methods and `Callback.withCheckpoint` handlers), in loop order."""
+    return [c for c in CHECKPOINTS if c in cb.__dict__ or getattr(type(cb), c, None) is not None]
 
 
 def _closeHint(name: str, options: Any) -> str:
@@ -125,8 +133,8 @@ class Callback:
     def __getattr__(self, attr: str) -> Any:
         # Only runs for attributes the callback lacks. Fall back to the learner (the seeds' promise),
         # and otherwise raise an AttributeError that names both places and close matches.
-        if attr.startswith("__") or attr in ("learner", "cbs", "name", "suspended"):
-            raise AttributeError(attr)
+        if attr.startswith(("__", "_repr_", "_ipython_")) or attr in ("learner", "cbs", "name", "suspended"):
+            raise AttributeError(attr)  # display hooks never fall through: l.Loss is not shown as l
         learner = self.__dict__.get("learner")
         if learner is not None:
             try:
@@ -146,6 +154,17 @@ class Callback:
         return state
 
     # ------------------------------------------------------------------ display
+    def widget(self) -> Any:
+        """The live view of this callback, for callbacks that have one (``l.Loss.widget()``).
+
+        Raises:
+            TypeError: this kind of callback has no view (the message lists the types that do).
+        """
+        return display.view(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
     def _reprHead(self) -> str:
         return f"Callback `{self.name}`"
 
@@ -162,10 +181,32 @@ class Timings:
     """Seconds spent in each checkpoint's callbacks, accumulated across runs.
 
     ``cbs.timings["startBatch"]`` or ``cbs.timings.startBatch`` reads one; ``clear()`` resets.
+    Displayed in Jupyter: a bar chart of the time per checkpoint, updated live during runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, owner: Callbacks | None = None) -> None:
         self._t: dict[str, float] = {}
+        self._owner = owner
+
+    @property
+    def feed(self) -> Feed | None:
+        """The feed of the `Callbacks` these timings belong to (see `Callbacks.feed`), or None."""
+        return self._owner.feed if self._owner is not None else None
+
+    def items(self) -> list[tuple[str, float]]:
+        """``(checkpoint, seconds)`` pairs, slowest first."""
+        t = dict(self._t)
+        return sorted(t.items(), key=lambda kv: kv[1], reverse=True)
+
+    def widget(self) -> Any:
+        """A live bar chart of the time per checkpoint."""
+        return display.view(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> str:
+        return timingsHtml(self.items())
 
     def __getitem__(self, checkpoint: str) -> float:
         return self._t.get(checkpoint, 0.0)
@@ -218,8 +259,22 @@ class Callbacks:
         self._dispatch: dict[str, list[tuple[Callback, Callable[[], Any]]]] = {}
         self._suspensions: list[list[tuple[Callback, bool]]] = []
         self._contexts: list[list[Callback]] = []
-        self.timings = Timings()
+        self.timings = Timings(self)
         self.learner: Learner | None = None
+
+    @property
+    def feed(self) -> Feed:
+        """Fires when callbacks are added, removed, suspended or restored (throttled, see `k1widgets.live.Feed`).
+
+        The learner's feed once attached to one (so views of ``l.cbs`` follow runs with the rest of
+        the learner's views), else a feed of its own.
+        """
+        if self.learner is not None:
+            return self.learner.feed
+        feed = self.__dict__.get("_feed")
+        if feed is None:
+            feed = self.__dict__["_feed"] = Feed()
+        return feed
 
     # ------------------------------------------------------------------ membership
     def append(self, cb: Callback, name: str | None = None) -> Callbacks:
@@ -307,6 +362,9 @@ class Callbacks:
     # ------------------------------------------------------------------ dispatch
     def _invalidate(self) -> None:
         self._dispatch.clear()
+        feed = self.learner.feed if self.learner is not None else self.__dict__.get("_feed")
+        if feed is not None:
+            feed.changed()  # views of these callbacks show the change (cheap when nobody listens)
 
     def _handlers(self, checkpoint: str) -> list[tuple[Callback, Callable[[], Any]]]:
         handlers = []
@@ -379,6 +437,23 @@ class Callbacks:
         self._invalidate()
         return _Suspension(self)
 
+    def unsuspend(self, name: str) -> Callbacks:
+        """Ends every suspension of callback ``name`` and keeps the others; returns self.
+
+        `restore` undoes the latest suspension only. This restores suspensions from the latest down
+        to the last one that holds ``name``, then suspends their other callbacks again, in the same
+        order, so the stack keeps its depth for every callback but ``name`` (a ``with
+        cbs.suspend(...)`` block still restores its own). The callbacks view's toggles use it.
+        """
+        target = self[name]
+        popped: list[list[Callback]] = []
+        while target.suspended and self._suspensions:
+            popped.append([cb for cb, _ in self._suspensions[-1]])
+            self.restore()
+        for cbs in reversed(popped):
+            self._suspend([cb for cb in cbs if cb is not target and cb.cbs is self])
+        return self
+
     def restore(self) -> Callbacks:
         """Undoes the latest `suspend`; returns self."""
         if not self._suspensions:
@@ -405,6 +480,29 @@ class Callbacks:
                     self.remove(cb.name)
 
     # ------------------------------------------------------------------ display
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per callback, in dispatch order: name, class, order, checkpoints, suspended."""
+        return [
+            {
+                "name": cb.name,
+                "cls": type(cb).__name__,
+                "order": cb.order,
+                "checkpoints": checkpointsOf(cb),
+                "suspended": bool(cb.suspended),
+            }
+            for cb in list(self._cbs)
+        ]
+
+    def widget(self) -> Any:
+        """A live table of these callbacks with suspend toggles, Detach buttons and timing bars."""
+        return display.view(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> str:
+        return callbacksHtml(self.rows(), self.timings.items())
+
     def __repr__(self) -> str:
         names = "\n".join(f"- {cb.name}" + (" (suspended)" if cb.suspended else "") for cb in self._cbs)
         return f"""Callbacks:
@@ -431,6 +529,7 @@ Use...
             state["_byName"] = {n: cb for n, cb in self._byName.items() if id(cb) not in temporary}
             state["_suspensions"] = [[(cb, w) for cb, w in s if id(cb) not in temporary] for s in self._suspensions]
         state["_contexts"] = []
+        state.pop("_feed", None)  # a feed holds locks and live subscribers: never saved
         return state
 
 

@@ -59,11 +59,12 @@ class ProgressBar(Callback):
         self._cancelled = self._ended = False
         self._lossStart = (0, 0)  # the Loss callback's lengths when this run started
         self.elapsed = 0.0
-        self.message = ""  # "Run cancelled: ..." once a run is cancelled
+        self.message = ""  # "Run cancelled: ..." once a run is cancelled, "ValueError: ..." after an error
+        self._quiet = False  # inside display.suppressed(): no view and no text line
 
     # ------------------------------------------------------------------ checkpoints
     def startRun(self) -> None:
-        """Starts the clock and shows the view."""
+        """Starts the clock and shows the view (nothing inside `display.suppressed`: a dashboard shows the run)."""
         self._resetRun()
         learner: Any = self.learner
         lossCb = learner.cbs._byName.get("Loss")
@@ -71,6 +72,7 @@ class ProgressBar(Callback):
             self._lossStart = (len(lossCb.train), len(lossCb.valid))
         self.learner.progress = 0.0
         self.view = display.show(self, runOnly=True)
+        self._quiet = display.isSuppressed()
 
     def startBatch(self) -> None:
         """Updates ``l.progress``; writes the text line when it is due."""
@@ -78,7 +80,7 @@ class ProgressBar(Callback):
         batches = l.batches or 1
         l.progress = (min(l.batch, batches) / batches + l.epoch) / max(l.epochs, 1)
         self._done += 1
-        if self.view is None:
+        if self.view is None and not self._quiet:
             now = time.perf_counter()
             if now - self._lastWrite >= 1.0 / self.hz:
                 self._lastWrite = now
@@ -90,16 +92,19 @@ class ProgressBar(Callback):
         e = sys.exc_info()[1]  # the learner dispatches cancelRun while handling the exception
         if isinstance(e, CancelException):
             self.message = e.announcement
-        if self.view is None:
+        if self.view is None and not self._quiet:
             self._write(self.line() + "  ", end="")
 
     def endRun(self) -> None:
-        """Writes the final state."""
+        """Writes the final state; after an error, keeps its message (``"ValueError: ..."``) for views."""
         self.elapsed = time.perf_counter() - self._t0
         self._ended = True
+        e = sys.exc_info()[1]  # set when the learner cleans up after an error
+        if e is not None and self.learner.status == "error":
+            self.message = f"{type(e).__name__}: {e}"
         if self.learner.status == "running":
             self.learner.progress = 1.0
-        if self.view is None and not self._cancelled:
+        if self.view is None and not self._cancelled and not self._quiet:
             self._write(self.line(), end="\n")
 
     # ------------------------------------------------------------------ state

@@ -31,6 +31,13 @@ settings.live.add(
     _atLeast("hz", 0, strict=True),
     env="K1W_LIVE_HZ",
 )
+settings.live.add(
+    "messages",
+    100,
+    "most comm messages per second a Learner dashboard sends in all (its visible tab refreshes less often to fit)",
+    _atLeast("messages", 1),
+    env="K1W_LIVE_MESSAGES",
+)
 live.useDefaultRate(lambda: settings.live.hz)
 settings.add("plot", Settings(), "plots")
 settings.plot.add(

@@ -109,6 +109,18 @@ class View(StaticFallback, anywidget.AnyWidget):
         self._subs.append(sub)
         return sub
 
+    def releaseFeed(self, feed: Feed) -> list[Callable[[], None]]:
+        """Stops following ``feed`` and returns the refresh functions, for a container that calls them itself.
+
+        The dashboard does this with the views inside its tabs: it follows the learner's feed once
+        and refreshes only the tab on screen, at a rate that keeps the kernel's messages in budget.
+        """
+        mine = [s for s in self._subs if s._feed is feed]
+        for sub in mine:
+            sub.remove()
+            self._subs.remove(sub)
+        return [s.fn for s in mine]
+
     def push(self, **traits: Any) -> None:
         """Sets traits together (one comm message); skips values that did not change; thread-safe."""
         if self._closed:

@@ -40,6 +40,16 @@ def test_tour_runs_and_shows_every_view(page, artifacts):
     )
     expect(tree.locator(".row.selected, .selected").first).to_be_attached()
     expect(pg.locator(".k1w-settings").first).to_contain_text("displayCutoff")
+    # l is the dashboard; l.cbs, l.data, l.data.train, l.Loss, l.Loss.epoch, l.cbs.timings are widgets too
+    dash = pg.locator(".k1w-dashboard").first
+    expect(dash.locator(".k1w-dash-model")).to_contain_text("Model: Network")
+    expect(dash.locator(".k1w-dash-status")).to_have_text(re.compile("cancelled|done"))
+    dash.screenshot(path=str(artifacts / "tour_dashboard.png"))
+    expect(pg.locator(".k1w-callbacks").first).to_contain_text("CancelOnLowLoss")
+    expect(pg.locator(".k1w-data").nth(1)).to_contain_text("126 batches")  # l.data.train
+    expect(pg.locator(".k1w-loss").first).to_contain_text("last train loss")
+    expect(pg.locator(".k1w-epoch-losses").first).to_contain_text("epoch")
+    expect(pg.locator(".k1w-timings").first).to_contain_text("Time per checkpoint")
     # the seed's text reprs still print where they are plain text
-    expect(pg.locator(".jp-OutputArea").filter(has_text="DataLoader object. 126 batches total").first).to_be_attached()
+    expect(pg.locator(".jp-OutputArea").filter(has_text="tensor([").first).to_be_attached()  # l.data.train.sample
     pg.screenshot(path=str(artifacts / "tour.png"), full_page=True)
