@@ -569,7 +569,10 @@ class Learner:
             group: the param group to change; None changes every group.
 
         Example:
-            >>> l.setParam("lr", 1e-3)          # every param group, before the next batch
+            >>> l = Learner.sample()
+            >>> l.setParam("lr", 1e-3)          # every param group; during a run, before the next batch
+            >>> l.opt.param_groups[0]["lr"]
+            0.001
         """
         opt = self._opt
         if opt is None:

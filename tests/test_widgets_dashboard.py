@@ -258,6 +258,7 @@ def test_hyper_parameter_edits_apply_at_a_batch_boundary_and_show_back():
 
 def test_finder_and_landscape_tabs_compute_on_demand_in_a_worker_thread():
     l, d = dashboard()
+    l.cbs.remove("ParamFinder", "LossLandscape")  # stand-ins below record which thread computes
     threads = []
 
     class ParamFinder(Callback):  # stands in for the seed's ParamFinder: run() trains, plot() draws
@@ -446,6 +447,7 @@ def test_a_dashboard_no_front_end_shows_sends_nothing_until_shown_again(sent):
 
 def test_compute_tabs_ask_for_quiet_computations(capsys):
     l, _ = dashboard()
+    l.cbs.remove("LossLandscape")
     calls = []
 
     class LossLandscape(Callback):
@@ -461,3 +463,23 @@ def test_compute_tabs_ask_for_quiet_computations(capsys):
     jobDone(d)
     assert calls == [True] and "progress line" not in capsys.readouterr().out
     assert d._tabs["Landscape"].status.value == "done"
+
+
+def test_finder_and_landscape_tabs_run_the_real_callbacks():
+    l, _ = dashboard()
+    d = DashboardView(l, tab="Finder")
+    before = [p.detach().clone() for p in l.model.parameters()]
+    finder = d._tabs["Finder"]
+    assert not finder.button.disabled
+    press(finder.button)
+    jobDone(d, timeout=120)
+    assert finder.status.value == "done", finder.status.value
+    assert l.ParamFinder.suggestion is not None and l.ParamFinder.suggestion > 0
+    assert type(finder.box.children[1]).__name__ == "FinderView"
+    land = d.select("Landscape")
+    press(land.button)
+    jobDone(d, timeout=120)
+    assert land.status.value == "done", land.status.value
+    assert type(land.box.children[1]).__name__ == "LandscapeView"
+    assert all(torch.equal(a, b) for a, b in zip(before, l.model.parameters(), strict=True))  # both restore
+    d.close()

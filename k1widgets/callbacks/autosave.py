@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 
+from k1widgets import display
 from k1widgets.callbacks.callback import Callback
 from k1widgets.persist.saves import rotateSaves
 from k1widgets.settings import settings
@@ -70,8 +71,9 @@ class Autosave(Callback):
             warnings.warn(AutosaveWarning(msg), stacklevel=2)
             return
         self.path = path
-        sys.stdout.write(f"Saved to {path}\n")
-        sys.stdout.flush()
+        if not display.isSuppressed():  # a dashboard's run reports the save in its own view
+            sys.stdout.write(f"Saved to {path}\n")
+            sys.stdout.flush()
 
     def _reprUse(self) -> str:
         return '- Learner.load("autosave-2"): to load the newest autosave (settings.autosave: folder, count, on)'

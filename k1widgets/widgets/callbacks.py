@@ -25,7 +25,7 @@ import traitlets
 
 from k1widgets.callbacks.callback import Callbacks, Timings
 from k1widgets.live import Feed, Subscription
-from k1widgets.widgets.base import View, staticAsset
+from k1widgets.widgets.base import StaticFallback, View, staticAsset
 
 __all__ = ["CallbacksTable", "CallbacksView", "TimingsView"]
 
@@ -136,7 +136,7 @@ class CallbacksTable(View):
         self.refresh()
 
 
-class TimingsView(ipywidgets.VBox):
+class TimingsView(StaticFallback, ipywidgets.VBox):
     """A live bar chart of ``cbs.timings``: seconds spent in each checkpoint, slowest first (bqplot).
 
     Args:
@@ -228,14 +228,19 @@ def _fmt(s: float) -> str:
     return fmtSeconds(s)
 
 
-class CallbacksView(ipywidgets.VBox):
+class CallbacksView(StaticFallback, ipywidgets.VBox):
     """Live table of a `Callbacks` (what ``l.cbs`` shows in Jupyter) with timing bars below it.
 
     Args:
         cbs: the callbacks to show (``l.cbs``).
 
     Example:
-        >>> l.cbs.widget()       # the view, to place in a layout
+        >>> from k1widgets import Learner
+        >>> l = Learner.sample()
+        >>> v = l.cbs.widget()   # the view, to place in a layout (what displaying l.cbs shows)
+        >>> [row["name"] for row in v.table.rows][:3]
+        ['ProgressBar', 'DontTrainValid', 'LossLandscape']
+        >>> v.close()
     """
 
     def __init__(self, cbs: Callbacks) -> None:

@@ -32,7 +32,7 @@ from k1widgets.live import Subscription
 from k1widgets.report import EDITABLE_HYPERS, dataSummary, functionName, jsonValue, modelSummary, optimizerSummary
 from k1widgets.selector import quietWarnings
 from k1widgets.settings import settings
-from k1widgets.widgets.base import View, staticAsset
+from k1widgets.widgets.base import StaticFallback, View, staticAsset
 from k1widgets.widgets.dashtabs import COMPUTE_TABS, ComputeTab, LossTab, TabContent, ViewsTab, note
 
 __all__ = ["TABS", "DashboardHeader", "DashboardView"]
@@ -63,7 +63,7 @@ class DashboardHeader(View):
     busy = traitlets.Unicode("").tag(sync=True)
 
 
-class DashboardView(ipywidgets.VBox):
+class DashboardView(StaticFallback, ipywidgets.VBox):
     """The live dashboard of a learner.
 
     Args:
@@ -71,8 +71,12 @@ class DashboardView(ipywidgets.VBox):
         tab: the tab opened first (one of `TABS`).
 
     Example:
-        >>> l            # in JupyterLab: this dashboard
-        >>> d = l.widget(tab="Loss")
+        >>> from k1widgets import Learner
+        >>> l = Learner.sample()
+        >>> d = l.widget(tab="Loss")   # what displaying ``l`` shows in JupyterLab, here opened on Loss
+        >>> d.tabs.titles[:3], d.openedTabs   # tabs are built when first opened
+        (('Progress', 'Loss', 'Hooks'), ['Loss'])
+        >>> d.close()
     """
 
     def __init__(self, learner: Learner, *, tab: str = "Progress") -> None:

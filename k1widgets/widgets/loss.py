@@ -13,13 +13,14 @@ import ipywidgets
 from k1widgets.callbacks.loss import EpochLosses, Loss
 from k1widgets.live import Feed
 from k1widgets.report.fallback import fmtNumber
+from k1widgets.widgets.base import StaticFallback
 from k1widgets.widgets.plot import PlotView
 from k1widgets.widgets.stats import StatsTable, keyValueRows
 
 __all__ = ["EpochLossView", "LossView"]
 
 
-class LossView(ipywidgets.VBox):
+class LossView(StaticFallback, ipywidgets.VBox):
     """``l.Loss`` in Jupyter: batch counts and the latest train/valid and epoch losses, then the loss plot.
 
     Args:
@@ -61,7 +62,7 @@ class LossView(ipywidgets.VBox):
         super().close()
 
 
-class EpochLossView(ipywidgets.HBox):
+class EpochLossView(StaticFallback, ipywidgets.HBox):
     """``l.Loss.epoch`` in Jupyter: a table of per-epoch average losses next to their plot.
 
     Args:
