@@ -27,6 +27,9 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.progress.ProgressBar": "k1widgets.widgets.progress:ProgressView",
     "k1widgets.settings.core.Settings": "k1widgets.widgets.settings:SettingsPanel",
     "k1widgets.selector.tree.ModuleSelector": "k1widgets.widgets.tree:TreeView",
+    "k1widgets.callbacks.hooks.module.HookModule": "k1widgets.widgets.hooks:HookView",
+    "k1widgets.callbacks.hooks.param.HookParam": "k1widgets.widgets.hooks:HookView",
+    "k1widgets.callbacks.hooks.plot.HookPlot": "k1widgets.widgets.hooks:HookView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 

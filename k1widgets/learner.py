@@ -92,7 +92,8 @@ class Learner:
 
     @staticmethod
     def _defaultCallbacks() -> Callbacks:
-        return Callbacks().withProgressBar().withDontTrainValid().withLoss().withCancelOnExplosion()
+        cbs = Callbacks().withProgressBar().withDontTrainValid().withHookModule().withHookParam()
+        return cbs.withLoss().withCancelOnExplosion()
 
     # ------------------------------------------------------------------ the four ingredients
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from k1widgets.callbacks.callback import CHECKPOINTS, Callback, Callbacks, Timings, UnknownCallbackError
 from k1widgets.callbacks.guards import BatchLimit, CancelOnExplosion, CancelOnLowLoss, EpochLimit, TimeLimit
+from k1widgets.callbacks.hooks import HookModule, HookParam
 from k1widgets.callbacks.loss import Loss
 from k1widgets.callbacks.modify import Cpu, Cuda, DontTrain, DontTrainValid, DType, ModifyBatch
 from k1widgets.callbacks.progress import ProgressBar
@@ -22,6 +23,8 @@ __all__ = [
     "DontTrain",
     "DontTrainValid",
     "EpochLimit",
+    "HookModule",
+    "HookParam",
     "Loss",
     "ModifyBatch",
     "ProgressBar",

@@ -131,7 +131,7 @@ class SliceablePlot:
         self._options: dict[str, Any] = {}
 
     def _copy(self, **changes: Any) -> SliceablePlot:
-        new = object.__new__(SliceablePlot)
+        new = object.__new__(type(self))  # subclasses (HookPlot) slice into their own type
         new.__dict__.update(self.__dict__)
         new._options = dict(self._options)
         new.__dict__.update(changes)

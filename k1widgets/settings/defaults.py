@@ -1,7 +1,8 @@
 """The global `settings` of k1widgets: every key here is read somewhere in the package.
 
 `k1widgets.live` reads its feeds' default rate through the function registered here
-(``settings.live.hz``), so `live` never imports settings.
+(``settings.live.hz``), so `live` never imports settings. ``settings.hooks`` configures `HookModule`
+and `HookParam` (`k1widgets.callbacks.hooks`).
 """
 
 from __future__ import annotations
@@ -37,4 +38,38 @@ settings.plot.add(
     "most points per line a plot sends to the browser (min-max decimated; full history stays in Python)",
     _atLeast("points", 4),
     env="K1W_PLOT_POINTS",
+)
+settings.add("hooks", Settings(), "HookModule and HookParam: how often they sample, what they keep")
+settings.hooks.add(
+    "every",
+    15,
+    "hooks record every N-th training batch (1: every batch); hooks are only registered on those batches",
+    _atLeast("every", 1),
+    env="K1W_HOOKS_EVERY",
+)
+settings.hooks.add(
+    "flushEvery",
+    20,
+    "sampled batches kept on the device between two copies to the host (live views copy sooner)",
+    _atLeast("flushEvery", 1),
+)
+settings.hooks.add("bins", 32, "activation histogram bins per module (HookModule; 0: none)", _atLeast("bins", 0))
+settings.hooks.add(
+    "zeroTol",
+    0.01,
+    "a value counts as near zero (a dead unit) when |x| <= zeroTol * rms of its tensor",
+    _atLeast("zeroTol", 0),
+)
+settings.hooks.add(
+    "memory",
+    32,
+    "MB of host memory each hook callback's history may take (older samples are min-max decimated)",
+    _atLeast("memory", 1),
+)
+settings.hooks.add("rows", 8192, "most history rows each hook callback keeps", _atLeast("rows", 128))
+settings.hooks.add(
+    "viewPoints",
+    48000,
+    "most values a hook view sends per update, shared by its lines (each line also <= plot.points)",
+    _atLeast("viewPoints", 1000),
 )
