@@ -74,6 +74,7 @@ class Learner:
         self._css = "*"
         self._selector: Any = None
         self._selectorKey: tuple[int, str] | None = None
+        self.trainBatch = 0  # training batches run so far (during one: its index); the hooks' x axis
         self._initRuntime()
         self._cbs = Callbacks()
         self.cbs = self._defaultCallbacks()
@@ -320,6 +321,7 @@ class Learner:
                 self.batch = batch
                 self._runBatch(item, True)
                 batch += 1
+                self.trainBatch += 1
             if not cbs("startValidBatches"):
                 model.eval()
                 with torch.no_grad():

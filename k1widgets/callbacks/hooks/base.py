@@ -114,7 +114,7 @@ class HookCallback(Callback):
         self.targets: list[Any] = []
         self._index: dict[int, int] = {}  # id(target) -> line
         self.history: History | None = None
-        self._counter = 0  # training batches seen while recording
+        self._x = 0  # the training batch being sampled (``l.trainBatch``)
         self._sampling = False
         self._buf: torch.Tensor | None = None
         self._row = 0
@@ -150,7 +150,6 @@ class HookCallback(Callback):
                 maxRows=int(settings.hooks.rows),
             )
             self.history = History(len(ids), self.fields, bins, capacity=cap)
-            self._counter = 0
         self._buf = None
         self._row = 0
         self._pendingX = []
@@ -166,14 +165,12 @@ class HookCallback(Callback):
 
     # ------------------------------------------------------------------ sampling
     def _due(self) -> bool:
-        """Called at startBatch: is this training batch sampled? Counts it either way."""
+        """Called at startBatch: is this training batch sampled (``l.trainBatch`` a multiple of ``every``)?"""
         l = self.learner
         if l is None or l._model is None or not l._model.training or not self.targets:
             return False
-        due = self._counter % self._every == 0
-        self._x = self._counter
-        self._counter += 1
-        return due
+        self._x = getattr(l, "trainBatch", 0)
+        return self._x % self._every == 0
 
     def _newRow(self, device: torch.device) -> torch.Tensor:
         """The buffer row for this sample (allocated on ``device`` at the first sample of a run), NaN-filled."""
@@ -273,7 +270,7 @@ class HookCallback(Callback):
 
     @property
     def x(self) -> np.ndarray:
-        """The training batch (counted from the first recorded one) of each kept sample."""
+        """The training batch (``l.trainBatch``, counted over the learner's life) of each kept sample."""
         h = self._source.history
         return h.xs() if h is not None else np.empty(0)
 

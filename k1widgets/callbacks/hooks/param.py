@@ -62,8 +62,8 @@ class HookParam(HookCallback):
         self._rowT: torch.Tensor | None = None
         self._numel = np.zeros(0)
         self._indices: dict[Any, torch.Tensor] = {}
-        self._beforeFlat: torch.Tensor | None = None
-        self._layout: tuple[list[int], list[int], torch.Tensor | None, torch.device] | None = None
+        self._beforeFlat: list[torch.Tensor | None] = []
+        self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
 
     def _select(self) -> list[tuple[str, Any]]:
         sel = self.learner.moduleSelector  # type: ignore[union-attr]
@@ -77,23 +77,28 @@ class HookParam(HookCallback):
         super().startRun()
         if self._source is self:
             self._before = []
-            self._beforeFlat = None
+            self._beforeFlat = []
             self._indices = {}
             self._layout = None
             self._numel = np.array([p.numel() for p in self.targets], dtype=np.float64)
 
-    def _split(self, device: torch.device) -> tuple[list[int], list[int], torch.Tensor | None]:
-        """Small parameters (reduced together from one flat copy, by segment) and large ones (one by one)."""
-        if self._layout is None or self._layout[3] != device:
+    def _groups(self) -> tuple[list[tuple[list[int], torch.Tensor]], list[int]]:
+        """Small parameters in flat groups (one per device and dtype, reduced by segment), and large ones."""
+        if self._layout is None:
             params = self.targets
-            small = [i for i, p in enumerate(params) if p.numel() <= FLAT_NUMEL and p.device == device]
-            big = [i for i in range(len(params)) if i not in set(small)]
-            seg = None
-            if small:
-                sizes = torch.tensor([params[i].numel() for i in small], device=device)
-                seg = torch.repeat_interleave(torch.arange(len(small), device=device), sizes)
-            self._layout = (small, big, seg, device)
-        return self._layout[0], self._layout[1], self._layout[2]
+            by: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+            big = []
+            for i, p in enumerate(params):
+                if p.numel() <= FLAT_NUMEL:
+                    by.setdefault((p.device, p.dtype), []).append(i)
+                else:
+                    big.append(i)
+            groups = []
+            for (device, _), idx in by.items():
+                sizes = torch.tensor([params[i].numel() for i in idx], device=device)
+                groups.append((idx, torch.repeat_interleave(torch.arange(len(idx), device=device), sizes)))
+            self._layout = (groups, big)
+        return self._layout
 
     def startBatch(self) -> None:
         """Decides whether this training batch is sampled."""
@@ -107,31 +112,33 @@ class HookParam(HookCallback):
             return
         params = self.targets
         row = self._rowT = self._newRow(params[0].device)
-        small, big, seg = self._split(row.device)
+        groups, big = self._groups()
+        self._beforeFlat = []
         with torch.no_grad():
-            if small:
-                grads = [params[i].grad for i in small]
+            for idx, seg in groups:
+                grads = [params[i].grad for i in idx]
                 if all(g is not None for g in grads):
                     g = _flatten(grads)  # type: ignore[arg-type]
-                    sq = torch.zeros(len(small), device=row.device).index_add_(0, seg, g * g)  # type: ignore[arg-type]
-                    self._put(row, _GRAD, small, sq.sqrt_())
+                    sq = g.new_zeros(len(idx)).index_add_(0, seg, g * g)
+                    self._put(row, _GRAD, idx, sq.sqrt_().to(row.device, torch.float32))
                 else:
-                    big = big + small
-                    small = []
-                if self.updateRatio:
-                    self._beforeFlat = _flatten([params[i] for i in small]) if small else None
+                    withGrad = [i for i in idx if params[i].grad is not None]
+                    if withGrad:
+                        norms = torch._foreach_norm([params[i].grad for i in withGrad])  # type: ignore[misc]
+                        self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
+                self._beforeFlat.append(_flatten([params[i] for i in idx]) if self.updateRatio else None)
             withGrad = [i for i in big if params[i].grad is not None]
             if withGrad:
                 norms = torch._foreach_norm([params[i].grad for i in withGrad])  # type: ignore[misc]
                 self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
-            if self.updateRatio:
+            if self.updateRatio and big:
                 bigParams = [params[i] for i in big]
                 if len(self._before) != len(bigParams) or any(
-                    b.shape != p.shape for b, p in zip(self._before, bigParams, strict=True)
+                    b.shape != p.shape or b.dtype != p.dtype or b.device != p.device
+                    for b, p in zip(self._before, bigParams, strict=True)
                 ):
                     self._before = [torch.empty_like(p) for p in bigParams]
-                if bigParams:
-                    torch._foreach_copy_(self._before, bigParams)
+                torch._foreach_copy_(self._before, bigParams)
 
     def _put(self, row: torch.Tensor, col: int, lines: list[int], values: torch.Tensor) -> None:
         if len(lines) == len(self.targets) and lines == list(range(len(lines))):
@@ -149,23 +156,23 @@ class HookParam(HookCallback):
         if row is None:  # the batch never reached its step
             return
         params = self.targets
-        small, big, seg = self._split(row.device)
+        groups, big = self._groups()
+        before = self._beforeFlat or []
         with torch.no_grad():
-            if small:
-                flat = _flatten([params[i] for i in small])
-                k = len(small)
-                zeros = flat.new_zeros(k)
-                s = zeros.clone().index_add_(0, seg, flat)  # type: ignore[arg-type]
-                norm = zeros.clone().index_add_(0, seg, flat * flat).sqrt_()  # type: ignore[arg-type]
-                mn = torch.full_like(zeros, math.inf).scatter_reduce_(0, seg, flat, "amin")  # type: ignore[arg-type]
-                mx = torch.full_like(zeros, -math.inf).scatter_reduce_(0, seg, flat, "amax")  # type: ignore[arg-type]
-                cols = [s, norm, mn, mx, zeros]
-                self._putMany(row, small, torch.stack(cols, 1).float())
-                if self.updateRatio and self._beforeFlat is not None:
-                    d = flat - self._beforeFlat
-                    dn = zeros.clone().index_add_(0, seg, d * d).sqrt_()  # type: ignore[arg-type]
-                    self._put(row, _UPDATE, small, dn.float())
-                self._beforeFlat = None
+            for g, (idx, seg) in enumerate(groups):
+                flat = _flatten([params[i] for i in idx])
+                zeros = flat.new_zeros(len(idx))
+                s = zeros.clone().index_add_(0, seg, flat)
+                norm = zeros.clone().index_add_(0, seg, flat * flat).sqrt_()
+                mn = torch.full_like(zeros, math.inf).scatter_reduce_(0, seg, flat, "amin")
+                mx = torch.full_like(zeros, -math.inf).scatter_reduce_(0, seg, flat, "amax")
+                stats = torch.stack((s, norm, mn, mx, zeros), 1).to(row.device, torch.float32)
+                self._putMany(row, idx, stats)
+                if g < len(before) and before[g] is not None:
+                    d = flat - before[g]
+                    dn = zeros.clone().index_add_(0, seg, d * d).sqrt_()
+                    self._put(row, _UPDATE, idx, dn.to(row.device, torch.float32))
+            self._beforeFlat = []
             if big:
                 bigParams = [params[i] for i in big]
                 stats, order = rawStats(bigParams, zeroTol=None, bins=0, device=row.device)
@@ -194,7 +201,7 @@ class HookParam(HookCallback):
         """Frees the weight copies and copies what is pending to the host."""
         super().endRun()
         self._before = []
-        self._beforeFlat = None
+        self._beforeFlat = []
 
     def _cleanup(self) -> None:
         self._rowT = None
