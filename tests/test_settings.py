@@ -472,7 +472,7 @@ def test_panel_state_describes_every_key():
     panel = settings.widget()
     try:
         assert type(panel).__name__ == "SettingsPanel"
-        assert [n["key"] for n in panel.tree] == ["displayCutoff", "cancelRun_newLine", "live", "plot"]
+        assert [n["key"] for n in panel.tree] == ["displayCutoff", "cancelRun_newLine", "live", "plot", "hooks"]
         hz = node(panel, "live.hz")
         assert hz["kind"] == "float" and hz["text"] == "10.0" and hz["env"] == "K1W_LIVE_HZ" and hz["docs"]
         assert node(panel, "cancelRun_newLine")["kind"] == "bool"

@@ -151,7 +151,7 @@ class _Panel:
 
     def _yAxis(self, log: bool) -> bqplot.Axis:
         return bqplot.Axis(
-            scale=self.ys, orientation="vertical", num_ticks=5, tick_format=".3~g", label_offset="40px"
+            scale=self.ys, side="left", num_ticks=5, tick_format=".3~g", label_offset="40px"
         )
 
     def setLog(self, log: bool) -> None:
@@ -259,7 +259,7 @@ class HookView(ipywidgets.VBox):
             scales={"x": self.xs, "y": ys, "color": cs},
         )
         ax = bqplot.Axis(scale=self.xs, label="batch", num_ticks=6)
-        ay = bqplot.Axis(scale=ys, orientation="vertical", label="value", tick_format=".3~g")
+        ay = bqplot.Axis(scale=ys, side="left", label="value", tick_format=".3~g")
         fig = bqplot.Figure(
             marks=[mark],
             axes=[ax, ay],
