@@ -136,3 +136,21 @@ def test_mimebundle_falls_back_to_text_and_svg(trained):
     assert bundle["text/plain"].startswith("Sliceable plot. Can...") and "<svg" in bundle["image/svg+xml"]
     assert "Callback `HookParam`" in trained.HookParam._repr_mimebundle_()["text/plain"]
     assert torch.is_grad_enabled()
+
+
+def test_tree_view_marks_the_hooked_modules():
+    l = makeLearner()
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.css = "SkipBlock #0: HookParam\nSkipBlock: HookModule"
+    tree = l.moduleSelector.widget()
+    try:
+        assert tree.hooked == {"module": [], "param": []}  # nothing recorded before a run selects
+        l.run(1)
+        assert tree.hooked == {"module": [4, 12, 20], "param": [6, 14, 22]}
+        l.css = "Linear: HookModule"
+        l.run(1)
+        rec = tree.selector._s.rec
+        assert tree.hooked["module"] == [j for j in range(rec.n) if rec.classes[j] == "Linear"]
+        assert tree.hooked["param"] == []
+    finally:
+        tree.close()

@@ -147,6 +147,10 @@ class HookModule(HookCallback):
     def _picked(self, sel: Any) -> set[int]:
         return {id(node.nn) for node in sel.modules() if node.props}
 
+    def hookedModules(self) -> list[Any]:
+        """The recorded modules (the tree view marks them)."""
+        return [self._source.targets[i] for i in self._lines()]
+
     # ------------------------------------------------------------------ custom hooks (seed API)
     def withForwardHook(self, f: HookFn) -> HookModule:
         """Also calls ``f(data, module, inp, out)`` on every sampled forward pass of each module; returns self.

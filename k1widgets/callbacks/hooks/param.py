@@ -67,7 +67,22 @@ class HookParam(HookCallback):
 
     def _select(self) -> list[tuple[str, Any]]:
         sel = self.learner.moduleSelector  # type: ignore[union-attr]
-        return list(sel.named_parameters(self.prop))
+        out, owners, seen = [], [], set()
+        for path, node in sel.named_modules(self.prop):  # as ModuleSelector.named_parameters, keeping owners
+            for name, p in node.nn._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    out.append((f"{path}.{name}" if path else name, p))
+                    owners.append(node.nn)
+        self._owners = owners
+        return out
+
+    def hookedModules(self) -> list[Any]:
+        """The modules owning the recorded parameters (the tree view marks them)."""
+        src = self._source
+        owners = getattr(src, "_owners", [])
+        lines = set(self._lines())
+        return [m for i, m in enumerate(owners) if i in lines]
 
     def _picked(self, sel: Any) -> set[int]:
         return {id(p) for node in sel.modules() if node.props for p in node.nn._parameters.values() if p is not None}
