@@ -37,7 +37,7 @@ from k1widgets.settings import settings
 from k1widgets.widgets.base import View, staticAsset
 from k1widgets.widgets.plot import RangeControl, followWindow
 
-__all__ = ["HookLegend", "HookView", "envelope", "regrid"]
+__all__ = ["HookLegend", "HookView", "LeafCache", "envelope", "regrid"]
 
 _MARGIN = {"top": 30, "bottom": 30, "left": 56, "right": 10}
 _HEAT_COLUMNS = 200
@@ -102,6 +102,86 @@ def regrid(fractions: np.ndarray, lo: np.ndarray, hi: np.ndarray, edges: np.ndar
     r = np.arange(rows)[:, None]
     at = cum[r, i] + f * (cum[r, i + 1] - cum[r, i])
     return np.diff(at, axis=1)
+
+
+class LeafCache:
+    """Per-leaf (``leaf`` consecutive rows) minima and maxima of a view's lines, updated incrementally.
+
+    A live update then reads only the rows added since the last one, and decimates any window by
+    merging leaves: O(new rows + leaves), not O(history). Rebuilt when the history folds (its
+    ``version`` changes) or the rows, lines or fields shown change.
+    """
+
+    def __init__(self, leaf: int = 32) -> None:
+        self.leaf = leaf
+        self.key: Any = None
+        self.n = 0  # complete leaves
+        self.x0 = np.empty(0)
+        self.x1 = np.empty(0)
+        self.lo = np.empty((0, 0, 0), dtype=np.float32)
+        self.hi = np.empty((0, 0, 0), dtype=np.float32)
+
+    def update(self, key: Any, rows: int, x: np.ndarray, read: Any) -> None:
+        """Indexes the leaves completed among ``rows`` rows; ``read(a, b)`` gives rows [a, b) as ``[k, lines, fields]``."""
+        if key != self.key or rows < self.n * self.leaf:
+            self.key, self.n = key, 0
+        L, a, b = self.leaf, self.n, rows // self.leaf
+        if b <= a:
+            return
+        block = read(a * L, b * L).reshape(b - a, L, *read(0, 0).shape[1:])
+        lo, hi = np.fmin.reduce(block, axis=1), np.fmax.reduce(block, axis=1)
+        if b > len(self.x0) or lo.shape[1:] != self.lo.shape[1:]:
+            cap = max(b, 2 * len(self.x0), 64)
+            for name, shape, dtype in (("x0", (cap,), np.float64), ("x1", (cap,), np.float64)):
+                new = np.empty(shape, dtype=dtype)
+                new[:a] = getattr(self, name)[:a]
+                setattr(self, name, new)
+            for name in ("lo", "hi"):
+                new = np.empty((cap, *lo.shape[1:]), dtype=np.float32)
+                old = getattr(self, name)
+                if old.shape[1:] == lo.shape[1:]:
+                    new[:a] = old[:a]
+                setattr(self, name, new)
+        xs = x[a * L : b * L].reshape(b - a, L)
+        self.x0[a:b], self.x1[a:b] = xs[:, 0], xs[:, -1]
+        self.lo[a:b], self.hi[a:b] = lo, hi
+        self.n = b
+
+    def envelope(self, x: np.ndarray, read: Any, i0: int, i1: int, points: int) -> tuple[np.ndarray, np.ndarray]:
+        """Min-max decimation of rows [i0, i1) to about ``points`` columns, from leaves where it can."""
+        if i1 <= i0:
+            empty = read(0, 0)
+            return np.empty(0), empty
+        if i1 - i0 <= points:
+            return x[i0:i1], read(i0, i1)
+        L = self.leaf
+        la, lb = -(-i0 // L), min(i1 // L, self.n)
+        groups = max(1, points // 2 - 2)
+        if lb - la < 2:
+            return envelope(x[i0:i1], read(i0, i1), points)
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        if i0 < la * L:  # raw rows before the first whole leaf
+            a, b = envelope(x[i0 : la * L], read(i0, la * L), 2)
+            xs.append(a)
+            ys.append(b)
+        k = -(-(lb - la) // groups)
+        full = (lb - la) // k
+        if full:  # whole groups of k leaves: one reduction each way
+            e = la + full * k
+            lo = np.fmin.reduce(self.lo[la:e].reshape(full, k, *self.lo.shape[1:]), axis=1)
+            hi = np.fmax.reduce(self.hi[la:e].reshape(full, k, *self.hi.shape[1:]), axis=1)
+            xs.append(np.stack([self.x0[la:e:k], self.x1[la + k - 1 : e : k]], 1).reshape(-1))
+            ys.append(np.stack([lo, hi], 1).reshape(2 * full, *lo.shape[1:]))
+        if la + full * k < lb:  # the last, shorter group
+            s0 = la + full * k
+            xs.append(np.array([self.x0[s0], self.x1[lb - 1]]))
+            ys.append(np.stack([np.fmin.reduce(self.lo[s0:lb], 0), np.fmax.reduce(self.hi[s0:lb], 0)]))
+        if lb * L < i1:  # raw rows after the last whole leaf
+            a, b = envelope(x[lb * L : i1], read(lb * L, i1), 2)
+            xs.append(a)
+            ys.append(b)
+        return np.concatenate(xs), np.concatenate(ys)
 
 
 class HookLegend(View):
@@ -216,6 +296,7 @@ class HookView(ipywidgets.VBox):
         self._stale = False
         self.updates = 0
         self.bytesSent = 0  # payload bytes of the arrays sent by the latest update (diagnostics)
+        self._leaves = LeafCache()
         names = plot.lineNames()
         colors = _palette(len(names))
         self.xs = bqplot.LinearScale()
@@ -285,44 +366,55 @@ class HookView(ipywidgets.VBox):
         if self.heat is not None and isinstance(i, int) and 0 <= i < len(self.cb.paths):
             self.heat["pick"].value = i  # also redraws through _heatPicked
 
-    def _drawHeat(self, idx: np.ndarray, window: tuple[float, float] | None) -> int:
-        """Redraws the heatmap of the picked module over the plot's rows; returns bytes sent."""
+    def _drawHeat(self, x: np.ndarray, idx: np.ndarray, window: tuple[float, float] | None) -> int:
+        """Redraws the heatmap of the picked module over the visible rows; returns bytes sent.
+
+        Reads at most ``2 * _HEAT_COLUMNS`` evenly spaced rows of the window (call with the history lock held).
+        """
         heat = self.heat
-        if heat is None:
+        h = self.cb._source.history
+        if heat is None or h is None or h.hist is None or not len(x):
             return 0
-        x, fr, lo, hi = self.cb.histogram(heat["module"])
-        x, fr, lo, hi = x[idx], fr[idx], lo[idx], hi[idx]
-        ok = np.isfinite(lo) & np.isfinite(hi)
-        x, fr, lo, hi = x[ok], fr[ok], lo[ok], hi[ok]
-        if len(x) < 1:
-            return 0
+        line = self.cb._lines()[heat["module"]]
+        i0, i1 = 0, len(x)
         if window is not None:
-            inside = (x >= window[0]) & (x <= window[1])
-            if inside.sum() >= 2:
-                x, fr, lo, hi = x[inside], fr[inside], lo[inside], hi[inside]
+            i0 = max(0, int(np.searchsorted(x, window[0], "left")))
+            i1 = min(len(x), int(np.searchsorted(x, window[1], "right")))
+            if i1 - i0 < 2:
+                i0, i1 = 0, len(x)
+        pick = np.unique(np.linspace(i0, i1 - 1, min(i1 - i0, _HEAT_COLUMNS)).astype(np.int64))
+        rows = idx[pick]
+        xs = x[pick]
+        fr = h.hist[rows, line].astype(np.float64)
+        lo = h.values[rows, line, h.field("forward.lo")].astype(np.float64)
+        hi = h.values[rows, line, h.field("forward.hi")].astype(np.float64)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        xs, fr, lo, hi = xs[ok], fr[ok], lo[ok], hi[ok]
+        if not len(xs):
+            return 0
         ylo, yhi = float(lo.min()), float(hi.max())
         if not yhi > ylo:
             ylo, yhi = ylo - 0.5, ylo + 0.5
         edges = np.linspace(ylo, yhi, _HEAT_ROWS + 1)
         grid = regrid(fr, lo, hi, edges)  # [cols, rows]
-        if len(x) > _HEAT_COLUMNS:  # average neighbouring columns
-            size = -(-len(x) // _HEAT_COLUMNS)
-            full = len(x) // size
-            cut = full * size
-            grid = grid[:cut].reshape(full, size, -1).mean(1)
-            x = x[:cut].reshape(full, size).mean(1)
-        if len(x) == 1:
-            x = np.array([x[0], x[0] + 1.0])
+        if len(xs) > _HEAT_COLUMNS:  # average neighbouring columns
+            size = -(-len(xs) // _HEAT_COLUMNS)
+            cut = (len(xs) // size) * size
+            grid = grid[:cut].reshape(-1, size, grid.shape[1]).mean(1)
+            xs = xs[:cut].reshape(-1, size).mean(1)
+        if len(xs) == 1:
+            xs = np.array([xs[0], xs[0] + 1.0])
             grid = np.repeat(grid, 2, axis=0)
         color = np.sqrt(np.clip(grid.T, 0, 1)).astype(np.float32)  # sqrt: faint tails stay visible
         centers = ((edges[:-1] + edges[1:]) / 2).astype(np.float32)
         mark = heat["mark"]
+        xs32 = xs.astype(np.float32)
         with mark.hold_sync():
-            mark.x, mark.y, mark.color = x.astype(np.float32), centers, color
+            mark.x, mark.y, mark.color = xs32, centers, color
         with heat["ys"].hold_sync():
             heat["ys"].min, heat["ys"].max = ylo, yhi
         heat["fig"].title = f"Activation histogram: {self.cb.paths[heat['module']]}"
-        return color.nbytes + x.nbytes + centers.nbytes
+        return color.nbytes + xs32.nbytes + centers.nbytes
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
@@ -357,16 +449,26 @@ class HookView(ipywidgets.VBox):
                 xAll, vAll, _ = h.view()
                 idx = plot.rowIndex(xAll)
                 x = xAll[idx].astype(np.float64)
-                values = vAll[idx][:, lines][:, :, cols]  # [rows, lines, panels] (a copy)
-            c = self.control
-            ext = [float(x[0]), float(x[-1])] if len(x) else None
-            old = c.extents[0] if c.extents else None
-            value = list(c.value)
-            if ext is not None and not user and (c.followLatest or not value or old is None):
-                value = followWindow(value, old, ext)
-            window = (value[0], value[1]) if value and ext is not None else None
-            perLine = max(16, min(pointBudget(), self.points // max(1, len(lines) * len(self.panels))))
-            xd, yd = self._decimate(x, values, window, perLine)
+                plain = len(idx) == 0 or (idx[0] == 0 and idx[-1] == len(idx) - 1)  # rows [0, n): slices, no copy
+                allLines = lines == list(range(vAll.shape[1]))
+                cols_ = np.asarray(cols)
+
+                def read(a: int, b: int) -> np.ndarray:
+                    rows = vAll[a:b] if plain else vAll[idx[a:b]]
+                    rows = rows if allLines else rows[:, lines]
+                    return rows[:, :, cols_]
+
+                key = (id(h), h.version, tuple(plot.slices), tuple(lines), tuple(cols))
+                self._leaves.update(key, len(x), x, read)
+                c = self.control
+                ext = [float(x[0]), float(x[-1])] if len(x) else None
+                old = c.extents[0] if c.extents else None
+                value = list(c.value)
+                if ext is not None and not user and (c.followLatest or not value or old is None):
+                    value = followWindow(value, old, ext)
+                window = (value[0], value[1]) if value and ext is not None else None
+                perLine = max(16, min(pointBudget(), self.points // max(1, len(lines) * len(self.panels))))
+                xd, yd = self._decimate(x, read, window, perLine)
             log = c.log
             sent = 0
             for j, panel in enumerate(self.panels):
@@ -382,7 +484,8 @@ class HookView(ipywidgets.VBox):
             if first and window is not None:
                 with self.xs.hold_sync():
                     self.xs.min, self.xs.max = (window[0], window[1]) if window[1] > window[0] else (window[0] - 0.5, window[0] + 0.5)
-            sent += self._drawHeat(idx, window)
+            with h.lock:
+                sent += self._drawHeat(x, idx, window)
             self._pushing = threading.get_ident()
             try:
                 extents = [ext if ext is not None else [0.0, 0.0]]
@@ -395,32 +498,25 @@ class HookView(ipywidgets.VBox):
             self.bytesSent = sent
             self.updates += 1
 
-    @staticmethod
     def _decimate(
-        x: np.ndarray, values: np.ndarray, window: tuple[float, float] | None, points: int
+        self, x: np.ndarray, read: Any, window: tuple[float, float] | None, points: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """The window at ~3/4 of ``points``, the rest of the history at ~1/4 (for browser-side zoom out)."""
-        if len(x) <= points or window is None:
-            return envelope(x, values, points)
+        leaves, n = self._leaves, len(x)
+        if n <= points or window is None:
+            return leaves.envelope(x, read, 0, n, points)
         i0 = max(0, int(np.searchsorted(x, window[0], "left")) - 1)
-        i1 = min(len(x), int(np.searchsorted(x, window[1], "right")) + 1)
-        if i0 == 0 and i1 == len(x):
-            return envelope(x, values, points)
-        ctx = max(4, points // 4)
-        xw, yw = envelope(x[i0:i1], values[i0:i1], points - ctx)
-        parts_x, parts_y = [], []
-        share = ctx * i0 // max(1, i0 + len(x) - i1)
-        if i0:
-            a, b = envelope(x[:i0], values[:i0], max(2, share))
-            parts_x.append(a)
-            parts_y.append(b)
-        parts_x.append(xw)
-        parts_y.append(yw)
-        if i1 < len(x):
-            a, b = envelope(x[i1:], values[i1:], max(2, ctx - share))
-            parts_x.append(a)
-            parts_y.append(b)
-        return np.concatenate(parts_x), np.concatenate(parts_y)
+        i1 = min(n, int(np.searchsorted(x, window[1], "right")) + 1)
+        if i0 == 0 and i1 == n:
+            return leaves.envelope(x, read, 0, n, points)
+        ctx = max(8, points // 4)
+        share = max(4, ctx * i0 // max(1, i0 + n - i1))
+        parts = [
+            leaves.envelope(x, read, 0, i0, share),
+            leaves.envelope(x, read, i0, i1, points - ctx),
+            leaves.envelope(x, read, i1, n, max(4, ctx - share)),
+        ]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     # ------------------------------------------------------------------ events
     def _onWindow(self, change: dict[str, Any]) -> None:
