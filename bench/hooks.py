@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from overhead import BS, Bare, K1lib, Ours, Variant, makeData, mse
+from overhead import Bare, K1lib, Ours, Variant, makeData
 
 import k1widgets
 from k1widgets.data import Data, DataLoader
@@ -268,7 +268,14 @@ def main(argv: list[str]) -> None:
         )
     torch.manual_seed(0)
     cnn = [CnnBare, *(cnnOurs(v) for v in (NoHooks, Hooks, HooksEvery))]
-    measure("small CNN (3 conv blocks), 128 images 3x32x32 per batch", makeCnn(), cnnData(), cnn + available([cnnK1lib()]), 3 if quick else 5, 40)
+    measure(
+        "small CNN (3 conv blocks), 128 images 3x32x32 per batch",
+        makeCnn(),
+        cnnData(),
+        cnn + available([cnnK1lib()]),
+        3 if quick else 5,
+        40,
+    )
     print("\nOne live update of a hook view (kernel side: decimation, trait sets, serialisation):")
     viewUpdate()
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 from conftest import Network, makeLearner, mse
 from torch import nn
-from torch.nn.modules import module as torchModule
+from torch.nn.modules import module as torch_module
 
 import k1widgets as k1lib
-from k1widgets.callbacks import HookModule, HookParam
+from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
 from k1widgets.callbacks.hooks.stats import rawStats
@@ -90,7 +90,7 @@ def test_statistics_equal_a_naive_reference_on_a_fixed_batch():
         zero = (t.abs() <= settings.hooks.zeroTol * rms).double().mean().item()
         assert hm.values("zero")[0, j] == pytest.approx(zero, abs=1e-6)
         # the histogram: fractions over the output's [min, max], as numpy bins them
-        x, fr, lo, hi = hm.histogram(j)
+        _, fr, lo, hi = hm.histogram(j)
         v = t.double().reshape(-1).numpy()
         counts, _ = np.histogram(v, bins=settings.hooks.bins, range=(v.min(), v.max()))
         assert lo[0] == pytest.approx(v.min(), rel=1e-5) and hi[0] == pytest.approx(v.max(), rel=1e-5)
@@ -246,14 +246,14 @@ def test_suspend_removes_the_hooks_and_restore_brings_them_back():
                 self.cbs.suspend(["HookModule"])
             if b == 15:
                 self.cbs.restore()
-            seen.append(len(torchModule._global_forward_hooks))
+            seen.append(len(torch_module._global_forward_hooks))
 
     l.cbs.append(Toggle())
     l.run(1)
     # batch 15's startBatch came before the restore: sampling resumes at batch 16
     assert l.HookModule.x.tolist() == [0, 1, 2, 3, 4, *range(16, 24)]
     assert seen[:5] == [1] * 5 and seen[5:16] == [0] * 11 and seen[16:24] == [1] * 8
-    assert len(torchModule._global_forward_hooks) == 0  # nothing left after the run
+    assert len(torch_module._global_forward_hooks) == 0  # nothing left after the run
 
 
 def test_inference_and_recording_leave_the_hooks_alone():
@@ -297,7 +297,9 @@ def test_history_is_bounded_and_keeps_extremes():
     # the default budget for a 1,000-module model: the memory is taken once, whatever the run's length
     cap = capacityFor(1000, 12, 32, budget=settings.hooks.memory * 2**20, maxRows=settings.hooks.rows)
     big = History(1000, tuple(f"f{i}" for i in range(12)), 32, capacity=cap)
-    params = History(2000, tuple(f"f{i}" for i in range(6)), 0, capacity=capacityFor(2000, 6, 0, budget=32 * 2**20, maxRows=8192))
+    params = History(
+        2000, tuple(f"f{i}" for i in range(6)), 0, capacity=capacityFor(2000, 6, 0, budget=32 * 2**20, maxRows=8192)
+    )
     assert big.nbytes <= 32 * 2**20 and params.nbytes <= 32 * 2**20
     assert big.nbytes + params.nbytes <= 64 * 2**20
     # a simulated long run: 100,000 samples of 20 lines, appended 20 at a time as the callbacks do

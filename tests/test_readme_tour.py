@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-
 import torch
 
 README_CODE = '''
@@ -155,13 +154,17 @@ def test_readme_hook_cells(capsys):
     # l.HookParam.plot(): a 2x2 sliceable plot of means, stds, mins, maxs
     p = l.HookParam.plot()
     assert isinstance(p, SliceablePlot) and repr(p) == SLICEABLE_REPR
-    assert [q.title for q in p.panels] == ["Means", "Stds", "Mins", "Maxs"] and p.grid == 2
+    assert [q.title for q in p.panels] == ["Means", "Stds", "Mins", "Maxs"] and p.gridColumns == 2
     assert all(len(panel) == 6 for panel in p.data())
     # l.HookParam[::2].plot()[50:]: params 0, 2, 4 from training batch 50 on
     q = l.HookParam[::2].plot()[50:]
     assert repr(q) == SLICEABLE_REPR
     lines = q.data()[0]
-    assert [line.name for line in lines] == ["0. bulk.2.seq.0.weight", "1. bulk.3.seq.0.weight", "2. bulk.4.seq.0.weight"]
+    assert [line.name for line in lines] == [
+        "0. bulk.2.seq.0.weight",
+        "1. bulk.3.seq.0.weight",
+        "2. bulk.4.seq.0.weight",
+    ]
     assert len(lines[0]) > 0 and lines[0].x[0] >= 50
     # l.HookModule.plot(): forward and backward statistics of the three SkipBlocks
     m = l.HookModule.plot()

@@ -34,7 +34,7 @@ def test_hook_module_view_has_every_panel_the_legend_and_the_heatmap(trained):
         assert titles == [f"{d} {s}" for d in ("Forward", "Backward") for s in ("mean", "std", "min", "max", "zero")]
         assert v.legend.names == [f"{i}. {p}" for i, p in enumerate(l.HookModule.paths)]
         assert v.legend.details[4] == "4. bulk.2 (SkipBlock)"
-        assert len(v.legend.marks) == 10 and v.plot.grid == 5
+        assert len(v.legend.marks) == 10 and v.plot.gridColumns == 5
         mark = v.panels[0].mark
         assert mark.y.shape[0] == 29 and mark.y.dtype == np.float32 and mark.x.shape[0] == mark.y.shape[1]
         # the heatmap shows the first module; a pick in the legend switches it
@@ -51,7 +51,7 @@ def test_hook_param_view_and_plot_views(trained):
     v = l.HookParam.widget()
     try:
         assert [p.title for p in v.panels] == ["Means", "Stds", "Mins", "Maxs", "Gradient norms", "Update ratios"]
-        assert v.heat is None and v.plot.grid == 3
+        assert v.heat is None and v.plot.gridColumns == 3
     finally:
         v.close()
     v = l.HookParam[::2].plot()[30:].widget()

@@ -42,7 +42,8 @@ def svgDocument(
     parts = [_svgPanel(lines, o, width, height, points) for lines, o in zip(panels, options, strict=True)]
     cols = max(1, min(columns or len(parts), len(parts)))
     body = "".join(
-        f'<g transform="translate({(i % cols) * width},{(i // cols) * height})">{part}</g>' for i, part in enumerate(parts)
+        f'<g transform="translate({(i % cols) * width},{(i // cols) * height})">{part}</g>'
+        for i, part in enumerate(parts)
     )
     w, h = width * cols, height * -(-len(parts) // cols)
     return (

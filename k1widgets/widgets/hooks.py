@@ -122,7 +122,7 @@ class LeafCache:
         self.hi = np.empty((0, 0, 0), dtype=np.float32)
 
     def update(self, key: Any, rows: int, x: np.ndarray, read: Any) -> None:
-        """Indexes the leaves completed among ``rows`` rows; ``read(a, b)`` gives rows [a, b) as ``[k, lines, fields]``."""
+        """Indexes the leaves completed among ``rows`` rows (``read(a, b)``: rows [a, b), ``[k, lines, fields]``)."""
         if key != self.key or rows < self.n * self.leaf:
             self.key, self.n = key, 0
         L, a, b = self.leaf, self.n, rows // self.leaf
@@ -230,9 +230,7 @@ class _Panel:
         self.fig.add_class("k1w-hooks-panel")
 
     def _yAxis(self, log: bool) -> bqplot.Axis:
-        return bqplot.Axis(
-            scale=self.ys, side="left", num_ticks=5, tick_format=".3~g", label_offset="40px"
-        )
+        return bqplot.Axis(scale=self.ys, side="left", num_ticks=5, tick_format=".3~g", label_offset="40px")
 
     def setLog(self, log: bool) -> None:
         self.ys = _yScale(log)
@@ -302,13 +300,16 @@ class HookView(ipywidgets.VBox):
         self.xs = bqplot.LinearScale()
         log = False
         self.panels = [_Panel(t.title, self.xs, names, colors, log) for t in plot.panels]
-        columns = max(1, plot.grid)
+        columns = max(1, plot.gridColumns)
         grid = ipywidgets.GridBox(
             [p.fig for p in self.panels],
             layout=ipywidgets.Layout(grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", width="100%"),
         )
         src = self.cb._source
-        details = [f"{i}. {p} ({type(t).__name__})" for i, (p, t) in enumerate(zip(self.cb.paths, self.cb.targets, strict=True))]
+        details = [
+            f"{i}. {p} ({type(t).__name__})"
+            for i, (p, t) in enumerate(zip(self.cb.paths, self.cb.targets, strict=True))
+        ]
         self.legend = HookLegend(names=names, details=details, colors=colors, marks=[p.mark for p in self.panels])
         self.control = RangeControl(scales=[self.xs], log=log)
         children: list[ipywidgets.Widget] = [grid, self.legend]
@@ -351,7 +352,9 @@ class HookView(ipywidgets.VBox):
         )
         fig.add_class("k1w-hooks-heatmap")
         options = [(f"{i}. {p}", i) for i, p in enumerate(self.cb.paths)]
-        pick = ipywidgets.Dropdown(options=options, value=0, description="module", layout=ipywidgets.Layout(width="auto"))
+        pick = ipywidgets.Dropdown(
+            options=options, value=0, description="module", layout=ipywidgets.Layout(width="auto")
+        )
         pick.observe(lambda ch: self._heatPicked(ch["new"]), "value")
         self.heat = {"mark": mark, "ys": ys, "fig": fig, "pick": pick, "axes": (ax, ay), "cs": cs, "module": 0}
         return ipywidgets.VBox([pick, fig], layout=ipywidgets.Layout(width="100%"))
@@ -414,7 +417,7 @@ class HookView(ipywidgets.VBox):
         with heat["ys"].hold_sync():
             heat["ys"].min, heat["ys"].max = ylo, yhi
         heat["fig"].title = f"Activation histogram: {self.cb.paths[heat['module']]}"
-        return color.nbytes + xs32.nbytes + centers.nbytes
+        return int(color.nbytes + xs32.nbytes + centers.nbytes)
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
@@ -483,7 +486,9 @@ class HookView(ipywidgets.VBox):
                 panel.setY(visible, log)
             if first and window is not None:
                 with self.xs.hold_sync():
-                    self.xs.min, self.xs.max = (window[0], window[1]) if window[1] > window[0] else (window[0] - 0.5, window[0] + 0.5)
+                    self.xs.min, self.xs.max = (
+                        (window[0], window[1]) if window[1] > window[0] else (window[0] - 0.5, window[0] + 0.5)
+                    )
             with h.lock:
                 sent += self._drawHeat(x, idx, window)
             self._pushing = threading.get_ident()
@@ -561,7 +566,14 @@ class HookView(ipywidgets.VBox):
         for p in self.panels:
             p.close()
         if self.heat is not None:
-            for w in (self.heat["mark"], self.heat["fig"], self.heat["ys"], self.heat["pick"], self.heat["cs"], *self.heat["axes"]):
+            for w in (
+                self.heat["mark"],
+                self.heat["fig"],
+                self.heat["ys"],
+                self.heat["pick"],
+                self.heat["cs"],
+                *self.heat["axes"],
+            ):
                 w.close()
         self.xs.close()
         super().close()

@@ -92,7 +92,7 @@ def ready(page):
 
 def test_hook_param_view_grows_during_a_background_run(ready, artifacts):
     pg = ready
-    _, view = show(pg, "lb = makeLearner(slow=True); h = lb.run(3, background=True); time.sleep(1.0); lb.HookParam")
+    _, view = show(pg, "lb = makeLearner(slow=True); h = lb.run(30, background=True); time.sleep(0.5); lb.HookParam")
     expect(view.locator(".k1w-hooks-panel")).to_have_count(6)
     expect(view.locator(".k1w-hooks-panel").nth(5)).to_contain_text("Update ratios")
     pg.wait_for_function("(root) => (" + XTICKS_JS + ")(root)[0].length > 0", arg=view.element_handle(), timeout=T)
@@ -104,7 +104,7 @@ def test_hook_param_view_grows_during_a_background_run(ready, artifacts):
         timeout=T,
     )
     view.screenshot(path=str(artifacts / "param_background_grown.png"))
-    idx = append_and_run(pg, "h.wait(); print('RUN_DONE', lb.HookParam.samples)")
+    idx = append_and_run(pg, "h.cancel(); h.wait(); print('RUN_DONE', lb.HookParam.samples)")
     expect(output(pg, idx)).to_contain_text("RUN_DONE", timeout=T)
 
 
@@ -114,7 +114,7 @@ def test_hook_module_view_grows_during_a_blocking_run(ready, artifacts):
     _, view = show(pg, "lk = makeLearner(slow=True); lk.run(1); v = lk.HookModule.widget(); display(v)")
     wait_kernel_idle(pg)
     before = xmax(view)
-    busy = append_and_run(pg, "lk.run(3); print('BLOCKING_DONE')", wait=False)
+    busy = append_and_run(pg, "lk.run(6); print('BLOCKING_DONE')", wait=False)
     pg.wait_for_function(
         "([root, first]) => Math.max(...(" + XTICKS_JS + ")(root)[0]) > first + 50",
         arg=[view.element_handle(), before],

@@ -79,7 +79,8 @@ class Line:
         fields = ", ".join(self._cb.allFields)
         return (
             f"{self._cb.kind} {self.path!r} ({type(self.obj).__name__}): {len(self.x)} samples\n"
-            f"Use...\n- line.x: the training batch of each sample\n- line.<field>: {fields}\n- line.plot(): to plot them"
+            "Use...\n- line.x: the training batch of each sample\n"
+            f"- line.<field>: {fields}\n- line.plot(): to plot them"
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.modules import module as torchModule
+from torch.nn.modules import module as torch_module
 
 from k1widgets.callbacks.hooks.base import HookCallback
 from k1widgets.callbacks.hooks.stats import GROUP_NUMEL, RAW, derive, rawStats, statColumns
@@ -110,7 +110,7 @@ class HookModule(HookCallback):
         self._rowT: torch.Tensor | None = None
         self._learning = True
         self._cloneSlots: set[int] = set()
-        self._indexCache: dict[Any, list[tuple[int, torch.Tensor, torch.Tensor]]] = {}
+        self._indexCache: dict[Any, tuple[list[tuple[int, torch.Tensor, torch.Tensor]], np.ndarray]] = {}
 
     # ------------------------------------------------------------------ configuration
     def _historyBins(self) -> int:
@@ -158,7 +158,7 @@ class HookModule(HookCallback):
         ``data`` is the module's `HookData` (``cb.data["forward.<i>"]``); ``data.x.append(v)`` creates
         the list ``x`` on first use. Reading values (``.item()``) syncs the device: keep it cheap.
         """
-        self._source._forwardHooks.append(f)  # type: ignore[attr-defined]
+        self._source._forwardHooks.append(f)
         return self
 
     def withBackwardHook(self, f: HookFn) -> HookModule:
@@ -167,7 +167,7 @@ class HookModule(HookCallback):
         ``grad`` is the gradient of the module's output (there is no full backward hook, so no input
         gradients); ``data`` is ``cb.data["backward.<i>"]``.
         """
-        self._source._backwardHooks.append(f)  # type: ignore[attr-defined]
+        self._source._backwardHooks.append(f)
         return self
 
     def withHook(self, f: HookFn) -> HookModule:
@@ -177,8 +177,8 @@ class HookModule(HookCallback):
     def clearHooks(self) -> HookModule:
         """Removes the custom hooks (the built-in statistics stay); returns self."""
         src = self._source
-        src._forwardHooks.clear()  # type: ignore[attr-defined]
-        src._backwardHooks.clear()  # type: ignore[attr-defined]
+        src._forwardHooks.clear()
+        src._backwardHooks.clear()
         return self
 
     # ------------------------------------------------------------------ recording
@@ -198,7 +198,7 @@ class HookModule(HookCallback):
         self._sampling = True
         self._entries, self._seen, self._done = [], {}, set()
         self._rowT = None
-        self._handle = torchModule.register_module_forward_hook(self._onForward)
+        self._handle = torch_module.register_module_forward_hook(self._onForward)
 
     def _onForward(self, module: nn.Module, inp: Any, out: Any) -> None:
         slot = self._slotOf.get(id(module))
@@ -319,17 +319,17 @@ class HookModule(HookCallback):
         sig = (tuple((tuple(e.slots), d, e.numel) for e, d in kinds), stats.device, fw)
         cached = self._indexCache.get(sig)
         if cached is None:
-            parts = []
+            parts: list[tuple[int, torch.Tensor, torch.Tensor]] = []
             counts = np.full((len(self.targets), 2), np.nan)
             for d in (0, 1):
-                rep = [i for i, (e, dd) in enumerate(kinds) if dd == d for _ in e.slots]
-                slots = [s for e, dd in kinds if dd == d for s in e.slots]
+                reps = [i for i, (e, dd) in enumerate(kinds) if dd == d for _ in e.slots]
+                slotList = [s for e, dd in kinds if dd == d for s in e.slots]
                 for e, dd in kinds:
                     if dd == d:
                         counts[e.slots, d] = e.numel
-                if rep:
-                    repT = torch.tensor(rep, dtype=torch.long, device=stats.device)
-                    parts.append((d, repT, torch.tensor(slots, dtype=torch.long, device=stats.device)))
+                if reps:
+                    repT = torch.tensor(reps, dtype=torch.long, device=stats.device)
+                    parts.append((d, repT, torch.tensor(slotList, dtype=torch.long, device=stats.device)))
             if len(self._indexCache) > 64:
                 self._indexCache.clear()
             cached = self._indexCache[sig] = (parts, counts)
@@ -411,9 +411,7 @@ class HookModule(HookCallback):
     def __repr__(self) -> str:
         lines = self._lines()
         src = self._source
-        names = "\n".join(
-            f"  {i}. {src.paths[j]} ({type(src.targets[j]).__name__})" for i, j in enumerate(lines)
-        )
+        names = "\n".join(f"  {i}. {src.paths[j]} ({type(src.targets[j]).__name__})" for i, j in enumerate(lines))
         return (
             f"Callback `{self.name}`: {len(lines)} modules, {self.samples} forward and backward samples each "
             f"({_cadence(self._every)}):\n{names}\n\n"

@@ -35,6 +35,7 @@ def _flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
     """One flat copy of ``tensors`` (a single C++ call, however many there are)."""
     return torch._C._nn.flatten_dense_tensors(tensors)
 
+
 _GRAD, _UPDATE = len(RAW), len(RAW) + 1
 
 
@@ -133,18 +134,18 @@ class HookParam(HookCallback):
             for idx, seg in groups:
                 grads = [params[i].grad for i in idx]
                 if all(g is not None for g in grads):
-                    g = _flatten(grads)  # type: ignore[arg-type]
+                    g = _flatten(grads)
                     sq = g.new_zeros(len(idx)).index_add_(0, seg, g * g)
                     self._put(row, _GRAD, idx, sq.sqrt_().to(row.device, torch.float32))
                 else:
                     withGrad = [i for i in idx if params[i].grad is not None]
                     if withGrad:
-                        norms = torch._foreach_norm([params[i].grad for i in withGrad])  # type: ignore[misc]
+                        norms = torch._foreach_norm([params[i].grad for i in withGrad])
                         self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
                 self._beforeFlat.append(_flatten([params[i] for i in idx]) if self.updateRatio else None)
             withGrad = [i for i in big if params[i].grad is not None]
             if withGrad:
-                norms = torch._foreach_norm([params[i].grad for i in withGrad])  # type: ignore[misc]
+                norms = torch._foreach_norm([params[i].grad for i in withGrad])
                 self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
             if self.updateRatio and big:
                 bigParams = [params[i] for i in big]
@@ -183,8 +184,9 @@ class HookParam(HookCallback):
                 mx = torch.full_like(zeros, -math.inf).scatter_reduce_(0, seg, flat, "amax")
                 stats = torch.stack((s, norm, mn, mx, zeros), 1).to(row.device, torch.float32)
                 self._putMany(row, idx, stats)
-                if g < len(before) and before[g] is not None:
-                    d = flat - before[g]
+                prev = before[g] if g < len(before) else None
+                if prev is not None:
+                    d = flat - prev
                     dn = zeros.clone().index_add_(0, seg, d * d).sqrt_()
                     self._put(row, _UPDATE, idx, dn.to(row.device, torch.float32))
             self._beforeFlat = []

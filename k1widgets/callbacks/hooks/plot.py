@@ -60,9 +60,9 @@ class HookPlot(SliceablePlot):
         panels = [self._panel(c) for c in self.columns]
         super().__init__(panels, feed=feed)
         if cb.kind == "module":
-            self.grid = len(self.columns) // 2 if byDirection and len(self.columns) > 2 else 2
+            self.gridColumns = len(self.columns) // 2 if byDirection and len(self.columns) > 2 else 2
         else:
-            self.grid = 2 if len(panels) <= 4 else 3
+            self.gridColumns = 2 if len(panels) <= 4 else 3
         if len(cb.paths) > 8:
             self._options["legend"] = False  # dozens of names hide the lines; the live view has its own legend
 
@@ -108,7 +108,7 @@ class HookPlot(SliceablePlot):
                     pos = round(b * len(idx))
                 elif isinstance(b, numbers.Integral):
                     # ints are training batches; negative ones count back from the last batch
-                    batch = int(b) if b >= 0 else (sub[-1] + 1 + int(b) if len(sub) else 0)
+                    batch = int(b) if int(b) >= 0 else (sub[-1] + 1 + int(b) if len(sub) else 0)
                     pos = int(np.searchsorted(sub, batch, "left"))
                 else:
                     pos = 0
@@ -131,10 +131,10 @@ class HookPlot(SliceablePlot):
         return out
 
     def svg(self, *, width: int = 360, height: int = 260, points: int = 1000) -> str:
-        """A static SVG grid of the panels (``self.grid`` per row)."""
+        """A static SVG grid of the panels (``self.gridColumns`` per row)."""
         data = self.data()
         opts = [self.panelOptions(i) for i in range(len(data))]
-        return svgDocument(data, opts, width, height, points, columns=self.grid)
+        return svgDocument(data, opts, width, height, points, columns=self.gridColumns)
 
 
 class _Col:
