@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pytest
@@ -67,7 +68,10 @@ def test_view_grows_with_training_and_zooms(trained):
     v = l.HookParam.widget()
     try:
         n0 = v.panels[0].mark.x.shape[0]
-        l.run(1)  # the feed drives refresh() while the view follows it
+        l.run(1)  # the feed drives refresh() (at most settings.hooks.viewHz a second, the last one trailing)
+        deadline = time.time() + 5
+        while v.control.extents[0][1] != 94.0 and time.time() < deadline:
+            time.sleep(0.05)
         assert v.control.extents[0][1] == 94.0 and v.panels[0].mark.x.shape[0] > n0
         v.zoom(10, 40)
         assert v.window == (10.0, 40.0) and v.control.followLatest is False

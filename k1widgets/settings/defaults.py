@@ -69,7 +69,13 @@ settings.hooks.add(
 settings.hooks.add("rows", 8192, "most history rows each hook callback keeps", _atLeast("rows", 128))
 settings.hooks.add(
     "viewPoints",
-    48000,
+    12000,
     "most values a hook view sends per update, shared by its lines (each line also <= plot.points)",
     _atLeast("viewPoints", 1000),
+)
+settings.hooks.add(
+    "viewHz",
+    4.0,
+    "most updates per second of a hook view (many lines: the browser redraws them all)",
+    _atLeast("viewHz", 0, strict=True),
 )

@@ -14,8 +14,9 @@ Layout, top to bottom:
 
 Every update sends at most ``settings.hooks.viewPoints`` values for all lines together (each line
 at most ``settings.plot.points``), min-max decimated over the visible window (plus a coarse quarter
-for the rest), as float32: a 50-module view stays near 200 KB per update. Updates follow the
-learner's throttled feed and are skipped while no browser shows the view.
+for the rest), as float32: about 50 KB per update whatever the number of modules, few enough for a
+browser to redraw them as SVG. Updates follow the learner's feed, at most ``settings.hooks.viewHz``
+times a second, and are skipped while no browser shows the view.
 """
 
 from __future__ import annotations
@@ -327,8 +328,11 @@ class HookView(ipywidgets.VBox):
         learnerFeed = src.learner.feed if src.learner is not None else None
         self.feed = feed if feed is not None else learnerFeed
         self._sub: Subscription | None = None
+        # redraws at most settings.hooks.viewHz times a second (the trailing edge keeps the final state)
+        self._slow = Feed(hz=float(settings.hooks.viewHz))
+        self._slow.subscribe(self.refresh)
         if self.feed is not None:
-            self._sub = self.control.follow(self.feed, self.refresh)
+            self._sub = self.control.follow(self.feed, self._slow.changed)
 
     # ------------------------------------------------------------------ heatmap
     def _makeHeat(self) -> ipywidgets.Widget:

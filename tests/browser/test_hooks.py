@@ -73,6 +73,16 @@ def xmax(view) -> float:
     return max(max(t) if t else -1 for t in view.evaluate(XTICKS_JS))
 
 
+# the newest batch the view shows: the slider's right label (the data extent while following the latest)
+HI_JS = "(root) => parseFloat((root.querySelector('.k1w-hi') || {}).textContent || '-1')"
+
+
+def waitGrowth(pg, view, first: float, by: float = 50) -> None:
+    pg.wait_for_function(
+        "([root, first, by]) => (" + HI_JS + ")(root) > first + by", arg=[view.element_handle(), first, by], timeout=T
+    )
+
+
 def show(pg, code: str):
     idx = append_and_run(pg, code)
     view = output(pg, idx).locator(".k1w-hooks").first
@@ -92,19 +102,17 @@ def ready(page):
 
 def test_hook_param_view_grows_during_a_background_run(ready, artifacts):
     pg = ready
-    _, view = show(pg, "lb = makeLearner(slow=True); h = lb.run(30, background=True); time.sleep(0.5); lb.HookParam")
+    _, view = show(pg, "lb = makeLearner(slow=True); h = lb.run(8, background=True); time.sleep(0.5); lb.HookParam")
     expect(view.locator(".k1w-hooks-panel")).to_have_count(6)
     expect(view.locator(".k1w-hooks-panel").nth(5)).to_contain_text("Update ratios")
-    pg.wait_for_function("(root) => (" + XTICKS_JS + ")(root)[0].length > 0", arg=view.element_handle(), timeout=T)
-    first = xmax(view)
+    pg.wait_for_function("(root) => (" + HI_JS + ")(root) >= 0", arg=view.element_handle(), timeout=T)
+    first = view.evaluate(HI_JS)
+    ticks = xmax(view)
     view.screenshot(path=str(artifacts / "param_background_early.png"))
-    pg.wait_for_function(
-        "([root, first]) => Math.max(...(" + XTICKS_JS + ")(root)[0]) > first + 50",
-        arg=[view.element_handle(), first],
-        timeout=T,
-    )
+    waitGrowth(pg, view, first)
+    assert xmax(view) > ticks  # the x axes followed
     view.screenshot(path=str(artifacts / "param_background_grown.png"))
-    idx = append_and_run(pg, "h.cancel(); h.wait(); print('RUN_DONE', lb.HookParam.samples)")
+    idx = append_and_run(pg, "h.wait(); print('RUN_DONE', lb.HookParam.samples)")
     expect(output(pg, idx)).to_contain_text("RUN_DONE", timeout=T)
 
 
@@ -113,13 +121,9 @@ def test_hook_module_view_grows_during_a_blocking_run(ready, artifacts):
     wait_kernel_idle(pg)
     _, view = show(pg, "lk = makeLearner(slow=True); lk.run(1); v = lk.HookModule.widget(); display(v)")
     wait_kernel_idle(pg)
-    before = xmax(view)
-    busy = append_and_run(pg, "lk.run(6); print('BLOCKING_DONE')", wait=False)
-    pg.wait_for_function(
-        "([root, first]) => Math.max(...(" + XTICKS_JS + ")(root)[0]) > first + 50",
-        arg=[view.element_handle(), before],
-        timeout=T,
-    )
+    before = view.evaluate(HI_JS)
+    busy = append_and_run(pg, "lk.run(4); print('BLOCKING_DONE')", wait=False)
+    waitGrowth(pg, view, before)
     still_busy = "BLOCKING_DONE" not in output(pg, busy).inner_text()
     view.screenshot(path=str(artifacts / "module_blocking_grown.png"))
     assert still_busy  # the view grew while the cell was still training
