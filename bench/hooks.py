@@ -212,7 +212,7 @@ def viewUpdate(modules: int = 50, samples: int = 10_000, updates: int = 30) -> N
         cb.history.append(x, v, hist)
 
     grow(samples)
-    for label, obj in (("HookModule view (10 panels + heatmap)", cb), ("cb.plot() view (8 panels)", cb.plot())):
+    for label, obj in (("HookModule view (9 panels + heatmap)", cb), ("cb.plot() view (8 panels)", cb.plot())):
         view = HookView(obj)
         times, sizes = [], []
         try:

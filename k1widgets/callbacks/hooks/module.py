@@ -9,9 +9,9 @@ and is reduced after the backward pass. A module called several times in one for
 submodule) is recorded at its first call.
 
 Fields, per direction (``forward`` for outputs, ``backward`` for output gradients): ``mean``, ``std``,
-``min``, ``max`` and ``zero`` (the fraction of values with ``|x| <= settings.hooks.zeroTol * rms``:
-dead units), plus an activation histogram per module (``settings.hooks.bins`` bins over the output's
-range, narrowed to mean ± 4 std against outliers; `histogram`).
+``min`` and ``max``; for outputs also ``zero`` (the fraction of values with
+``|x| <= settings.hooks.zeroTol * rms``: dead units) and an activation histogram per module
+(``settings.hooks.bins`` bins over the output's [min, max]; `histogram`).
 """
 
 from __future__ import annotations
@@ -378,6 +378,7 @@ class HookModule(HookCallback):
         for j, s in enumerate(_STATS):
             values[..., j] = f[s]
             values[..., j + 7] = b[s]
+        values[..., 11] = np.nan  # near-zero fractions are counted for activations only
         hist = None
         if self._bins:
             values[..., 5] = raw[..., len(RAW)]

@@ -60,7 +60,7 @@ class HookPlot(SliceablePlot):
         panels = [self._panel(c) for c in self.columns]
         super().__init__(panels, feed=feed)
         if cb.kind == "module":
-            self.gridColumns = len(self.columns) // 2 if byDirection and len(self.columns) > 2 else 2
+            self.gridColumns = -(-len(self.columns) // 2) if byDirection and len(self.columns) > 2 else 2
         else:
             self.gridColumns = 2 if len(panels) <= 4 else 3
         if len(cb.paths) > 8:
@@ -70,14 +70,15 @@ class HookPlot(SliceablePlot):
     def _columnsOf(cb: HookCallback, fields: tuple[str, ...], byDirection: bool) -> list[str]:
         if cb.kind != "module":
             return list(fields)
+        # near-zero fractions are recorded for activations only (no "backward.zero" panel)
         if byDirection and all("." not in f for f in fields):
-            return [f"forward.{f}" for f in fields] + [f"backward.{f}" for f in fields]
+            return [f"forward.{f}" for f in fields] + [f"backward.{f}" for f in fields if f != "zero"]
         out: list[str] = []
         for f in fields:
             if "." in f:
                 out.append(f)
             else:
-                out += [f"forward.{f}", f"backward.{f}"]
+                out += [f"forward.{f}"] + ([f"backward.{f}"] if f != "zero" else [])
         return out
 
     def _panel(self, column: str) -> Panel:
