@@ -116,6 +116,7 @@ class HookCallback(Callback):
         self._index: dict[int, int] = {}  # id(target) -> line
         self.history: History | None = None
         self._x = 0  # the training batch being sampled (``l.trainBatch``)
+        self._newSelection = True  # set at startRun: did the selection change (caches start over)?
         self._sampling = False
         self._buf: torch.Tensor | None = None
         self._row = 0
@@ -138,7 +139,8 @@ class HookCallback(Callback):
             return
         chosen = self._select()
         ids = [id(t) for _, t in chosen]
-        if self.history is None or ids != [id(t) for t in self.targets]:
+        self._newSelection = self.history is None or ids != [id(t) for t in self.targets]
+        if self._newSelection:
             self.paths = [p for p, _ in chosen]
             self.targets = [t for _, t in chosen]
             self._index = {k: i for i, k in enumerate(ids)}
@@ -151,7 +153,7 @@ class HookCallback(Callback):
                 maxRows=int(settings.hooks.rows),
             )
             self.history = History(len(ids), self.fields, bins, capacity=cap)
-        self._buf = None
+            self._buf = None
         self._row = 0
         self._pendingX = []
         self._sampling = False

@@ -185,7 +185,7 @@ class HookModule(HookCallback):
     def startRun(self) -> None:
         """Re-selects the modules (see `HookCallback.startRun`)."""
         super().startRun()
-        if self._source is self:
+        if self._source is self and self._newSelection:  # the same selection keeps what it learned
             self._slotOf = {id(m): i for i, m in enumerate(self.targets)}
             self._indexCache.clear()
             self._learning = True

@@ -65,6 +65,7 @@ class HookParam(HookCallback):
         self._indices: dict[Any, torch.Tensor] = {}
         self._beforeFlat: list[torch.Tensor | None] = []
         self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
+        self._layoutKey: Any = None
 
     def _select(self) -> list[tuple[str, Any]]:
         sel = self.learner.moduleSelector  # type: ignore[union-attr]
@@ -91,7 +92,7 @@ class HookParam(HookCallback):
     def startRun(self) -> None:
         """Re-selects the parameters (see `HookCallback.startRun`)."""
         super().startRun()
-        if self._source is self:
+        if self._source is self and self._newSelection:  # the same selection keeps its layout
             self._before = []
             self._beforeFlat = []
             self._indices = {}
@@ -100,8 +101,10 @@ class HookParam(HookCallback):
 
     def _groups(self) -> tuple[list[tuple[list[int], torch.Tensor]], list[int]]:
         """Small parameters in flat groups (one per device and dtype, reduced by segment), and large ones."""
-        if self._layout is None:
-            params = self.targets
+        params = self.targets
+        kinds = tuple((p.device, p.dtype) for p in params)  # DType / Cuda convert the model at startRun
+        if self._layout is None or self._layoutKey != kinds:
+            self._layoutKey = kinds
             by: dict[tuple[torch.device, torch.dtype], list[int]] = {}
             big = []
             for i, p in enumerate(params):
