@@ -16,6 +16,7 @@ Fields, per direction (``forward`` for outputs, ``backward`` for output gradient
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -70,7 +71,7 @@ def _firstTensor(out: Any) -> torch.Tensor | None:
 class _Entry:
     """One distinct output tensor of a sampled forward pass and the module slots it belongs to."""
 
-    __slots__ = ("numel", "row", "slots", "snap", "tensor", "version")
+    __slots__ = ("gradRow", "numel", "row", "slots", "snap", "tensor", "version")
 
     def __init__(self, tensor: torch.Tensor, slot: int) -> None:
         self.tensor: torch.Tensor | None = tensor
@@ -79,6 +80,7 @@ class _Entry:
         self.slots = [slot]
         self.snap: torch.Tensor | None = None
         self.row: torch.Tensor | None = None
+        self.gradRow: torch.Tensor | None = None  # a large output's gradient statistics, made in its hook
 
 
 class HookModule(HookCallback):
@@ -217,13 +219,19 @@ class HookModule(HookCallback):
                 return
             entry = self._seen[(id(t), t._version)] = _Entry(t, slot)
             self._entries.append(entry)
-            if n > GROUP_NUMEL:  # large: reduce now (the arithmetic costs more than the call)
+            if n > GROUP_NUMEL:
+                # large: reduce now (the arithmetic costs more than the call), and its gradient in a
+                # tensor hook (retain_grad would keep a copy of a large gradient until the step)
                 entry.row = rawStats([t], zeroTol=_zeroTol(), bins=self._bins)[0]
-            elif self._learning or slot in self._cloneSlots:
-                # an op after this module changes the tensor in place: keep a copy of it as it is now
-                entry.snap = t.detach().clone()
-            if t.requires_grad and t.grad_fn is not None:
-                t.retain_grad()
+                if t.requires_grad and t.grad_fn is not None:
+                    t.register_hook(functools.partial(_bigGrad, entry))
+                    entry.tensor = None  # nothing to read back later
+            else:
+                if self._learning or slot in self._cloneSlots:
+                    # an op after this module changes the tensor in place: keep a copy of it as it is now
+                    entry.snap = t.detach().clone()
+                if t.requires_grad and t.grad_fn is not None:
+                    t.retain_grad()
         if self._forwardHooks:
             data = self.data.setdefault(f"forward.{slot}", HookData())
             for f in self._forwardHooks:
@@ -274,6 +282,9 @@ class HookModule(HookCallback):
         self._cloneSlots = changed if learning else self._cloneSlots | changed
         if backward:
             for e in entries:
+                if e.gradRow is not None:
+                    big.append((e, 1, e.gradRow))
+                    continue
                 g = e.tensor.grad if e.tensor is not None else None
                 if g is None:
                     continue
@@ -301,7 +312,7 @@ class HookModule(HookCallback):
                     row[slot, fw:] = r[0, : len(RAW)]
             self._pendingN[self._row, e.slots, d] = e.numel
         for e in entries:
-            e.tensor = e.snap = e.row = None
+            e.tensor = e.snap = e.row = e.gradRow = None
         if self._backwardHooks:
             for e, g in grads:
                 for slot in e.slots:
@@ -364,7 +375,7 @@ class HookModule(HookCallback):
     def _cleanup(self) -> None:
         self._removeHandle()
         for e in self._entries:
-            e.tensor = e.snap = e.row = None
+            e.tensor = e.snap = e.row = e.gradRow = None
         self._entries, self._seen, self._done = [], {}, set()
         self._rowT = None
         super()._cleanup()
@@ -430,6 +441,11 @@ class HookModule(HookCallback):
             "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
             "- cb.detach(): to remove itself from its parent Callbacks"
         )
+
+
+def _bigGrad(entry: _Entry, grad: torch.Tensor) -> None:
+    """Tensor hook of a large output: its gradient's statistics, at once (returns None: grad unchanged)."""
+    entry.gradRow = rawStats([grad], zeroTol=_zeroTol(), bins=0)[0]
 
 
 def _zeroTol() -> float:
