@@ -224,7 +224,7 @@ class HookModule(HookCallback):
                 # tensor hook (retain_grad would keep a copy of a large gradient until the step)
                 entry.row = rawStats([t], zeroTol=_zeroTol(), bins=self._bins)[0]
                 if t.requires_grad and t.grad_fn is not None:
-                    t.register_hook(functools.partial(_bigGrad, entry))
+                    t.register_hook(functools.partial(_bigGrad, entry))  # type: ignore[no-untyped-call]
                     entry.tensor = None  # nothing to read back later
             else:
                 if self._learning or slot in self._cloneSlots:
