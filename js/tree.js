@@ -187,6 +187,10 @@ function render({ model, el }) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let filterTimer;
 
+  /** @type {Map<number, {label: string, title: string}>} */
+  let hooked = hookedMap(model.get("hooked"));
+  const hookedAt = (/** @type {number} */ i) => hooked.get(i);
+
   const drawRows = () => {
     const q = filter.value.trim();
     const filtered = q ? filterRows(tree, q) : null;
@@ -222,6 +226,13 @@ function render({ model, el }) {
         tags.append(t);
       }
       row.append(tags);
+      const hk = hookedAt(i);
+      if (hk) {
+        const badge = make("span", "hooked", hk.label);
+        badge.title = hk.title;
+        row.append(badge);
+        row.classList.add("is-hooked");
+      }
       if (hasKids && !open && sel.inside[i]) row.append(make("span", "inside", `${sel.inside[i]} selected inside`));
       frag.append(row);
     }
@@ -353,6 +364,10 @@ function render({ model, el }) {
     sel = propsByNode(tree, model.get("props"));
     drawRows();
   };
+  const onHooked = () => {
+    hooked = hookedMap(model.get("hooked"));
+    drawRows();
+  };
   const onCssText = () => {
     const v = model.get("cssText") ?? "";
     if (cssBox.value !== v) {
@@ -376,6 +391,7 @@ function render({ model, el }) {
     ["change:note", drawNote],
     ["change:focus", onFocus],
     ["change:details", drawDetails],
+    ["change:hooked", onHooked],
   ];
   for (const [ev, f] of handlers) model.on(ev, f);
   return () => {
@@ -383,6 +399,24 @@ function render({ model, el }) {
     clearTimeout(filterTimer);
     for (const [ev, f] of handlers) model.off(ev, f);
   };
+}
+
+/**
+ * Which rows to mark as recorded by the hook callbacks: node index -> badge text and tooltip.
+ * @param {{module?: number[], param?: number[]} | undefined} hooked
+ */
+export function hookedMap(hooked) {
+  /** @type {Map<number, {label: string, title: string}>} */
+  const out = new Map();
+  const add = (/** @type {number[]} */ nodes, /** @type {string} */ label, /** @type {string} */ title) => {
+    for (const i of nodes ?? []) {
+      const cur = out.get(i);
+      out.set(i, cur ? { label: `${cur.label}${label}`, title: `${cur.title}; ${title}` } : { label, title });
+    }
+  };
+  add(hooked?.module ?? [], "◉", "HookModule records this module's outputs and gradients");
+  add(hooked?.param ?? [], "◆", "HookParam records this module's parameters");
+  return out;
 }
 
 export default { render };

@@ -66,6 +66,9 @@ VIEWS: dict[str, str] = {
     "k1widgets.callbacks.loss.EpochLosses": "k1widgets.widgets.loss:EpochLossView",
     "k1widgets.data.Data": "k1widgets.widgets.data:DataView",
     "k1widgets.data.DataLoader": "k1widgets.widgets.data:DataView",
+    "k1widgets.callbacks.hooks.module.HookModule": "k1widgets.widgets.hooks:HookView",
+    "k1widgets.callbacks.hooks.param.HookParam": "k1widgets.widgets.hooks:HookView",
+    "k1widgets.callbacks.hooks.plot.HookPlot": "k1widgets.widgets.hooks:HookView",
 }
 """Core type → its view, both as dotted paths. The first entry along the type's MRO wins."""
 

@@ -99,6 +99,8 @@ DEFAULT_CALLBACKS = (
     "DontTrainValid",
     "Autosave",
     "LossLandscape",
+    "HookModule",
+    "HookParam",
     "Loss",
     "CancelOnExplosion",
     "ParamFinder",
@@ -133,6 +135,7 @@ class Learner:
         self._css = "*"
         self._selector: Any = None
         self._selectorKey: tuple[int, str] | None = None
+        self.trainBatch = 0  # training batches run so far (during one: its index); the hooks' x axis
         self._initRuntime()
         self._cbs = Callbacks()
         self.cbs = self._defaultCallbacks()
@@ -446,6 +449,7 @@ class Learner:
                 self.batch = batch
                 self._runBatch(item, True)
                 batch += 1
+                self.trainBatch += 1
             if not cbs("startValidBatches"):
                 model.eval()
                 try:

@@ -93,6 +93,16 @@ l.run(10);''',
     ("code", "l.Loss.plot()[120:]"),
     (
         "md",
+        "## Hooks\n\n`HookParam` and `HookModule` record the parameters and modules `l.css` selects, live: "
+        "click a name in the legend to hide a line, hover a line for its module, drag the slider to zoom every panel.",
+    ),
+    ("code", "l.HookParam"),
+    ("code", "l.HookParam.plot()"),
+    ("code", "l.HookParam[::2].plot()[50:]"),
+    ("code", "l.HookModule.plot()"),
+    ("code", "l.HookModule"),
+    (
+        "md",
         "## The module selector\n\n`l.css` chooses what the hooks watch. The tree view's CSS box and `l.css` are "
         "one state: type in the box, or set `l.css` here and watch the box follow.",
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import torch
 
 README_CODE = '''
@@ -135,3 +136,55 @@ def test_readme_run_ends_with_the_seeds_autosave_line(tmp_path, monkeypatch, cap
     assert out.endswith("Run cancelled: Low loss 1 achieved!.\nSaved to autosave-2.pth\n")
     loaded = k1widgets.Learner.load("autosave-2")
     assert loaded.Loss.epoch.valid.tolist() == ns["l"].Loss.epoch.valid.tolist()  # the final state of the run
+
+
+SLICEABLE_REPR = """Sliceable plot. Can...
+- p[a:b]: to focus on a specific range of the plot
+- p.yscale("log"): to perform operation as if you're using plt"""
+
+
+def test_readme_hook_cells(capsys):
+    from k1widgets.plot import SliceablePlot
+
+    ns = runReadme()
+    l = ns["l"]
+    # l.HookParam: the seed's repr, for the README's selection (SkipBlock #0: HookParam)
+    text = repr(l.HookParam)
+    head = re.match(r"Callback `HookParam`: 6 params, (\d+) means and stds each:\n", text)
+    assert head and int(head.group(1)) == l.HookParam.samples >= 8
+    assert text[head.end() :] == (
+        "  0. bulk.2.seq.0.weight\n  1. bulk.2.seq.0.bias\n  2. bulk.3.seq.0.weight\n  3. bulk.3.seq.0.bias\n"
+        "  4. bulk.4.seq.0.weight\n  5. bulk.4.seq.0.bias\n\n"
+        "Use...\n"
+        "- cb.plot(): to quickly look at everything\n"
+        "- cb[i]: to view a single param\n"
+        "- cb[a:b]: to get a new HookParam with selected params\n"
+        '- cb.something: to get specific attribute "something" from learner if not available\n'
+        "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
+        "- cb.detach(): to remove itself from its parent Callbacks"
+    )
+    # l.HookParam.plot(): a 2x2 sliceable plot of means, stds, mins, maxs
+    p = l.HookParam.plot()
+    assert isinstance(p, SliceablePlot) and repr(p) == SLICEABLE_REPR
+    assert [q.title for q in p.panels] == ["Means", "Stds", "Mins", "Maxs"] and p.gridColumns == 2
+    assert all(len(panel) == 6 for panel in p.data())
+    # l.HookParam[::2].plot()[50:]: params 0, 2, 4 from training batch 50 on
+    q = l.HookParam[::2].plot()[50:]
+    assert repr(q) == SLICEABLE_REPR
+    lines = q.data()[0]
+    assert [line.name for line in lines] == [
+        "0. bulk.2.seq.0.weight",
+        "1. bulk.3.seq.0.weight",
+        "2. bulk.4.seq.0.weight",
+    ]
+    assert len(lines[0]) > 0 and lines[0].x[0] >= 50
+    # l.HookModule.plot(): forward and backward statistics of the three SkipBlocks
+    m = l.HookModule.plot()
+    assert repr(m) == SLICEABLE_REPR
+    assert [t.title for t in m.panels][:2] == ["Forward mean", "Backward mean"] and len(m.panels) == 8
+    assert [line.name for line in m.data()[0]] == ["0. bulk.2", "1. bulk.3", "2. bulk.4"]
+    assert np.isfinite(m.data()[1][0].y).all()  # gradients were recorded
+    # l.moduleSelector shows the props the hooks follow
+    text = repr(l.moduleSelector)
+    assert text.count("HookModule") == 3 and text.count("HookParam") == 3
+    assert "<svg" in p._repr_html_() and "<svg" in m._repr_html_()

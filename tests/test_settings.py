@@ -485,6 +485,7 @@ def test_panel_state_describes_every_key():
             "plot",
             "cache",
             "autosave",
+            "hooks",
         ]
         hz = node(panel, "live.hz")
         assert hz["kind"] == "float" and hz["text"] == "10.0" and hz["env"] == "K1W_LIVE_HZ" and hz["docs"]

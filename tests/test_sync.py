@@ -64,3 +64,32 @@ def test_epoch_mode_guard_adds_no_sync():
     with CountSyncs() as guarded:
         l.run(1)
     assert len(guarded.calls) == len(base.calls)
+
+
+def test_hooks_on_every_module_make_no_sync_per_batch():
+    # css "*" (the default) hooks every module and parameter; record every batch, the worst case
+    l = sgdLearner()
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.HookModule.every = l.HookParam.every = 1
+    l.run(1)  # warm up
+    assert len(l.HookModule) == 29 and len(l.HookParam) == 22
+    with CountSyncs() as hooked:
+        l.run(2)
+    l.cbs.suspend(["HookModule", "HookParam"])
+    with CountSyncs() as bare:
+        l.run(2)
+    l.cbs.restore()
+    sampled = 2 * 160
+    assert l.HookModule.samples == l.HookParam.samples == 3 * 160
+    extra = len(hooked.calls) - len(bare.calls)
+    # each hook callback copies its device buffer to the host once per 20 samples (cpu + numpy): 4 per 20
+    assert 0 < extra <= sampled / 5, (extra, sorted(set(hooked.calls)))
+
+
+def test_hooks_at_the_default_cadence_add_almost_nothing():
+    l = sgdLearner()
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.run(1)
+    with CountSyncs() as c:
+        l.run(2)
+    assert len(c.calls) <= 2 * 200 / 10

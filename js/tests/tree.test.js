@@ -4,6 +4,7 @@ import tree, {
   DEBOUNCE_MS,
   filterRows,
   formatCount,
+  hookedMap,
   indexTree,
   pathOf,
   propsByNode,
@@ -278,5 +279,27 @@ describe("render", () => {
     expect(rows(el).length).toBe(1);
     cleanup();
     expect(Object.values(model.handlers).every((hs) => hs.length === 0)).toBe(true);
+  });
+});
+
+describe("hooked modules", () => {
+  it("maps nodes to badges", () => {
+    const m = hookedMap({ module: [4, 12], param: [12, 6] });
+    expect(m.get(4).label).toBe("◉");
+    expect(m.get(12).label).toBe("◉◆");
+    expect(m.get(6).title).toMatch(/HookParam/);
+    expect(hookedMap(undefined).size).toBe(0);
+  });
+
+  it("marks the rows the hook callbacks record, and follows changes", () => {
+    const { model, el, cleanup } = mount({ focus: 6, hooked: { module: [4], param: [6] } });
+    expect(rowOf(el, 4).querySelector(".hooked").textContent).toBe("◉");
+    expect(rowOf(el, 4).classList.contains("is-hooked")).toBe(true);
+    expect(rowOf(el, 6).querySelector(".hooked").textContent).toBe("◆");
+    expect(rowOf(el, 2).querySelector(".hooked")).toBeNull();
+    model.fire("hooked", { module: [2], param: [] });
+    expect(rowOf(el, 2).querySelector(".hooked").textContent).toBe("◉");
+    expect(rowOf(el, 4).querySelector(".hooked")).toBeNull();
+    cleanup();
   });
 });

@@ -6,6 +6,7 @@ from k1widgets.callbacks.autosave import Autosave, AutosaveWarning
 from k1widgets.callbacks.callback import CHECKPOINTS, Callback, Callbacks, Timings, UnknownCallbackError
 from k1widgets.callbacks.finder import FinderPlot, ParamFinder
 from k1widgets.callbacks.guards import BatchLimit, CancelOnExplosion, CancelOnLowLoss, EpochLimit, TimeLimit
+from k1widgets.callbacks.hooks import HookModule, HookParam
 from k1widgets.callbacks.landscape import Landscape, LossLandscape
 from k1widgets.callbacks.loss import Loss
 from k1widgets.callbacks.modify import Cpu, Cuda, DontTrain, DontTrainValid, DType, ModifyBatch
@@ -31,6 +32,8 @@ __all__ = [
     "DontTrainValid",
     "EpochLimit",
     "FinderPlot",
+    "HookModule",
+    "HookParam",
     "Landscape",
     "Loss",
     "LossLandscape",

@@ -22,22 +22,32 @@ _M = {"left": 58, "right": 14, "top": 26, "bottom": 38}
 
 
 def svgDocument(
-    panels: list[list[LineData]], options: list[dict[str, Any]], width: int, height: int, points: int
+    panels: list[list[LineData]],
+    options: list[dict[str, Any]],
+    width: int,
+    height: int,
+    points: int,
+    columns: int | None = None,
 ) -> str:
-    """An SVG document of ``panels`` side by side, ``width`` × ``height`` each.
+    """An SVG document of ``panels`` side by side (or in rows of ``columns``), ``width`` × ``height`` each.
 
     Args:
         panels: per panel, the lines to draw (as `SliceablePlot.data` returns them).
         options: per panel, its options (as `SliceablePlot.panelOptions` returns them).
         width: width of one panel, in pixels.
-        height: height of the document, in pixels.
+        height: height of one panel, in pixels.
         points: most points drawn per line (min-max decimated).
+        columns: panels per row (None: all in one row).
     """
     parts = [_svgPanel(lines, o, width, height, points) for lines, o in zip(panels, options, strict=True)]
-    body = "".join(f'<g transform="translate({i * width},0)">{part}</g>' for i, part in enumerate(parts))
-    w = width * len(parts)
+    cols = max(1, min(columns or len(parts), len(parts)))
+    body = "".join(
+        f'<g transform="translate({(i % cols) * width},{(i // cols) * height})">{part}</g>'
+        for i, part in enumerate(parts)
+    )
+    w, h = width * cols, height * -(-len(parts) // cols)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" viewBox="0 0 {w} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
         f'font-family="sans-serif" font-size="11">{body}</svg>'
     )
 

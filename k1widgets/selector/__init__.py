@@ -9,7 +9,7 @@ data the tree view shows.
 from __future__ import annotations
 
 from k1widgets.selector.css import DEFAULT_PROP, Rule, SelectorSyntaxError, parse
-from k1widgets.selector.state import nodeDetails, propsState, ruleFor, treeState
+from k1widgets.selector.state import hookedState, nodeDetails, propsState, ruleFor, treeState
 from k1widgets.selector.tree import ModuleSelector, SelectorWarning, UnknownModuleError, quietWarnings, select
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "SelectorSyntaxError",
     "SelectorWarning",
     "UnknownModuleError",
+    "hookedState",
     "nodeDetails",
     "parse",
     "propsState",

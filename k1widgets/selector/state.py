@@ -1,7 +1,8 @@
 """What the tree view shows of a `ModuleSelector`, as plain data: pure functions, testable without a browser.
 
 `treeState` (structure and parameter counts), `propsState` (which nodes carry which prop),
-`ruleFor` (the shortest name chain selecting one place) and `nodeDetails` (a clicked node's panel).
+`ruleFor` (the shortest name chain selecting one place), `nodeDetails` (a clicked node's panel) and
+`hookedState` (which places hold a module the hook callbacks record).
 `k1widgets.widgets.tree.TreeView` stores their output in its traitlets.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from k1widgets.selector.tree import ModuleSelector
 
-__all__ = ["nodeDetails", "propsState", "ruleFor", "treeState"]
+__all__ = ["hookedState", "nodeDetails", "propsState", "ruleFor", "treeState"]
 
 
 def treeState(mS: ModuleSelector) -> dict[str, Any]:
@@ -93,3 +94,19 @@ def nodeDetails(mS: ModuleSelector, index: int) -> dict[str, Any]:
         "props": list(node.props),
         "places": places,
     }
+
+
+def hookedState(mS: ModuleSelector, groups: dict[str, list[Any]]) -> dict[str, list[int]]:
+    """Node indices of every place holding one of the given modules, per group (by identity).
+
+    Args:
+        mS: any node of the tree.
+        groups: a name (``"module"``, ``"param"``) → the modules recorded under it (`HookModule`'s
+            modules, the owners of `HookParam`'s parameters).
+    """
+    rec = mS._s.rec
+    out: dict[str, list[int]] = {}
+    for name, modules in groups.items():
+        ids = {id(m) for m in modules}
+        out[name] = [j for j in range(rec.n) if id(rec.module(j)) in ids]
+    return out

@@ -2,7 +2,8 @@
 
 `k1widgets.live` reads its feeds' default rate through the function registered here
 (``settings.live.hz``), so `live` never imports settings; `k1widgets.persist.checkpoint` reads
-``settings.cache.folder`` the same way.
+``settings.cache.folder`` the same way. ``settings.hooks`` configures `HookModule` and `HookParam`
+(`k1widgets.callbacks.hooks`).
 """
 
 from __future__ import annotations
@@ -66,4 +67,44 @@ settings.autosave.add(
     "how many autosaves to keep (autosave-0 ... autosave-<count-1>, the newest)",
     _atLeast("count", 1),
     env="K1W_AUTOSAVE_COUNT",
+)
+settings.add("hooks", Settings(), "HookModule and HookParam: how often they sample, what they keep")
+settings.hooks.add(
+    "every",
+    15,
+    "hooks record every N-th training batch (1: every batch); hooks are only registered on those batches",
+    _atLeast("every", 1),
+    env="K1W_HOOKS_EVERY",
+)
+settings.hooks.add(
+    "flushEvery",
+    20,
+    "sampled batches kept on the device between two copies to the host (live views copy sooner)",
+    _atLeast("flushEvery", 1),
+)
+settings.hooks.add("bins", 32, "activation histogram bins per module (HookModule; 0: none)", _atLeast("bins", 0))
+settings.hooks.add(
+    "zeroTol",
+    0.01,
+    "a value counts as near zero (a dead unit) when |x| <= zeroTol * rms of its tensor",
+    _atLeast("zeroTol", 0),
+)
+settings.hooks.add(
+    "memory",
+    32,
+    "MB of host memory each hook callback's history may take (older samples are min-max decimated)",
+    _atLeast("memory", 1),
+)
+settings.hooks.add("rows", 8192, "most history rows each hook callback keeps", _atLeast("rows", 128))
+settings.hooks.add(
+    "viewPoints",
+    12000,
+    "most values a hook view sends per update, shared by its lines (each line also <= plot.points)",
+    _atLeast("viewPoints", 1000),
+)
+settings.hooks.add(
+    "viewHz",
+    4.0,
+    "most updates per second of a hook view (many lines: the browser redraws them all)",
+    _atLeast("viewHz", 0, strict=True),
 )

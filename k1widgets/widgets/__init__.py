@@ -8,6 +8,7 @@ from typing import Any
 from k1widgets.widgets.base import View, staticAsset
 from k1widgets.widgets.cache import CacheView
 from k1widgets.widgets.finder import FinderView
+from k1widgets.widgets.hooks import HookLegend, HookView
 from k1widgets.widgets.landscape import LandscapeView
 from k1widgets.widgets.plot import PlotView, RangeControl
 from k1widgets.widgets.progress import ProgressView
@@ -18,6 +19,8 @@ from k1widgets.widgets.tree import TreeView
 __all__ = [
     "CacheView",
     "FinderView",
+    "HookLegend",
+    "HookView",
     "LandscapeView",
     "ParamSchedulerView",
     "PlotView",

@@ -19,7 +19,7 @@ import traitlets
 
 from k1widgets.selector import ModuleSelector, quietWarnings, select
 from k1widgets.selector.css import SelectorSyntaxError, parse
-from k1widgets.selector.state import nodeDetails, propsState, treeState
+from k1widgets.selector.state import hookedState, nodeDetails, propsState, treeState
 from k1widgets.widgets.base import View, staticAsset
 
 __all__ = ["TreeView"]
@@ -37,7 +37,9 @@ class TreeView(View):
     Synced traits (front-end contract): ``structure`` (columnar tree, see `treeState`), ``props``
     (prop -> node indices), ``cssText`` (the box, both ways), ``error`` (parse error with caret, or
     {}), ``warnings`` (rules that match nothing), ``note``, ``focus`` (clicked node, set by the
-    browser) and ``details`` (path, a rule selecting it, parameters; set by Python).
+    browser), ``details`` (path, a rule selecting it, parameters; set by Python) and ``hooked``
+    (``{"module": [...], "param": [...]}``: the places whose module the learner's `HookModule`
+    records, or whose parameters its `HookParam` records; marked in the tree).
     """
 
     _esm = staticAsset("tree.js")
@@ -51,6 +53,7 @@ class TreeView(View):
     note = traitlets.Unicode("").tag(sync=True)
     focus = traitlets.Int(-1).tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
+    hooked = traitlets.Dict().tag(sync=True)
 
     def __init__(self, selector: ModuleSelector, **kwargs: Any) -> None:
         if not isinstance(selector, ModuleSelector):
@@ -75,6 +78,8 @@ class TreeView(View):
         self.staticSource = selector
         if selector.idx:
             self.details = nodeDetails(root, selector.idx)
+        self._hookKey: Any = None
+        self._pushHooked()
         self.observe(self._onCssText, "cssText")
         self.observe(self._onFocus, "focus")
         if learner is not None:
@@ -111,6 +116,24 @@ class TreeView(View):
             self.push(**traits)
         finally:
             self._pushing.on = False
+
+    def _hookCallbacks(self) -> list[Any]:
+        learner = self.learner
+        if learner is None:
+            return []
+        return [cb for cb in learner.cbs if callable(getattr(cb, "hookedModules", None))]
+
+    def _pushHooked(self, force: bool = False) -> None:
+        """Marks the places the learner's hook callbacks record (recomputed when their selection changes)."""
+        cbs = self._hookCallbacks()
+        key = (id(self._sel._s), tuple((id(cb), id(getattr(cb, "history", None))) for cb in cbs))
+        if key == self._hookKey and not force:
+            return
+        self._hookKey = key
+        groups: dict[str, list[Any]] = {}
+        for cb in cbs:
+            groups.setdefault(getattr(cb, "kind", "module"), []).extend(cb.hookedModules())
+        self.push(hooked=hookedState(self._sel, groups) if groups else {})
 
     # ------------------------------------------------------------------ browser -> Python
     def _onCssText(self, change: dict[str, Any]) -> None:
@@ -165,6 +188,7 @@ class TreeView(View):
             note = _RUN_NOTE if self.note and learner.status in ("running", "paused") else ""
             if note != self.note:
                 self.push(note=note)
+            self._pushHooked()
             return
         if learner.model is None:
             return
@@ -172,3 +196,4 @@ class TreeView(View):
             css = learner.css
             sel = learner.moduleSelector
             self._show(sel, cssText=css)
+            self._pushHooked(force=True)

@@ -1,0 +1,460 @@
+"""HookModule: forward and backward statistics of every module ``l.css`` selects, live.
+
+On a sampled training batch one global forward hook (registered for that batch only) sees every
+selected module's output. Outputs are de-duplicated (a container returning its last child's tensor is
+computed once and recorded for both); small outputs are snapshotted (so an in-place op that follows
+cannot change them) and reduced together at ``endPass``; the output gradient comes from
+``retain_grad`` (never ``register_full_backward_hook``, which costs about 50 µs per module per batch)
+and is reduced after the backward pass. A module called several times in one forward pass (a shared
+submodule) is recorded at its first call.
+
+Fields, per direction (``forward`` for outputs, ``backward`` for output gradients): ``mean``, ``std``,
+``min`` and ``max``; for outputs also ``zero`` (the fraction of values with
+``|x| <= settings.hooks.zeroTol * rms``: dead units) and an activation histogram per module
+(``settings.hooks.bins`` bins over the output's [min, max]; `histogram`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.modules import module as torch_module
+
+from k1widgets.callbacks.hooks.base import HookCallback
+from k1widgets.callbacks.hooks.stats import GROUP_NUMEL, RAW, derive, rawStats, statColumns
+from k1widgets.settings import settings
+
+__all__ = ["HookData", "HookModule"]
+
+_STATS = ("mean", "std", "min", "max", "zero")
+FIELDS = (
+    *(f"forward.{s}" for s in _STATS),
+    "forward.lo",
+    "forward.hi",
+    *(f"backward.{s}" for s in _STATS),
+)
+"""History columns: per direction the five statistics; ``forward.lo/hi`` are each histogram's range."""
+
+HookFn = Callable[["HookData", nn.Module, Any, Any], Any]
+
+
+class HookData(dict[str, list[Any]]):
+    """Where a custom hook keeps what it records: ``data.max.append(...)`` creates the list ``max`` on first use."""
+
+    def __getattr__(self, name: str) -> list[Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.setdefault(name, [])
+
+
+def _firstTensor(out: Any) -> torch.Tensor | None:
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, list | tuple):
+        for o in out:
+            t = _firstTensor(o)
+            if t is not None:
+                return t
+    if isinstance(out, dict):
+        for o in out.values():
+            t = _firstTensor(o)
+            if t is not None:
+                return t
+    return None
+
+
+class _Entry:
+    """One distinct output tensor of a sampled forward pass and the module slots it belongs to."""
+
+    __slots__ = ("gradRow", "numel", "row", "slots", "snap", "tensor", "version")
+
+    def __init__(self, tensor: torch.Tensor, slot: int) -> None:
+        self.tensor: torch.Tensor | None = tensor
+        self.version = tensor._version
+        self.numel = tensor.numel()
+        self.slots = [slot]
+        self.snap: torch.Tensor | None = None
+        self.row: torch.Tensor | None = None
+        self.gradRow: torch.Tensor | None = None  # a large output's gradient statistics, made in its hook
+
+
+class HookModule(HookCallback):
+    """Records forward and backward statistics of the modules ``l.css`` gives ``HookModule`` (or ``all``).
+
+    Args:
+        every: sample every ``every``-th training batch (None: ``settings.hooks.every``); 1 records all.
+        flushEvery: sampled batches between two device-to-host copies (None: ``settings.hooks.flushEvery``).
+    """
+
+    prop = "HookModule"
+    kind = "module"
+    fields = FIELDS
+    plotFields = ("mean", "std", "min", "max")
+    viewFields = ("mean", "std", "min", "max", "zero")
+    order = 10
+
+    def __init__(self, *, every: int | None = None, flushEvery: int | None = None) -> None:
+        super().__init__(every=every, flushEvery=flushEvery)
+        self._forwardHooks: list[HookFn] = []
+        self._backwardHooks: list[HookFn] = []
+        self.data: dict[str, HookData] = {}  # custom hooks' records: "forward.<i>" / "backward.<i>"
+        self._bins = 0
+        self._handle: Any = None
+        self._slotOf: dict[int, int] = {}
+        self._entries: list[_Entry] = []
+        self._seen: dict[tuple[int, int], _Entry] = {}
+        self._done: set[int] = set()
+        self._rowT: torch.Tensor | None = None
+        self._learning = True
+        self._cloneSlots: set[int] = set()
+        self._indexCache: dict[Any, tuple[list[tuple[int, torch.Tensor, torch.Tensor]], np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ configuration
+    def _historyBins(self) -> int:
+        self._bins = int(settings.hooks.bins)
+        return self._bins
+
+    @property
+    def rawColumns(self) -> int:  # type: ignore[override]
+        """Device buffer columns per module: forward raw stats with histogram, then backward raw stats."""
+        return statColumns(self._bins) + len(RAW)
+
+    @property
+    def bins(self) -> int:  # type: ignore[override]
+        """Histogram bins per module."""
+        return self._bins
+
+    @property
+    def allFields(self) -> tuple[str, ...]:
+        """Statistic names (``mean``, ``std``, ``min``, ``max``, ``zero``) and full column names."""
+        return (*_STATS, *self.fields)
+
+    def _column(self, field: str) -> str:
+        return field if "." in field else f"forward.{field}"
+
+    def values(self, field: str) -> np.ndarray:
+        """``[samples, modules]``: ``"mean"`` means ``"forward.mean"``; ``"backward.std"`` etc."""
+        self._checkField(field)
+        return super().values(self._column(field))
+
+    def _select(self) -> list[tuple[str, Any]]:
+        sel = self.learner.moduleSelector
+        return [(path or "(root)", node.nn) for path, node in sel.named_modules(self.prop)]
+
+    def _picked(self, sel: Any) -> set[int]:
+        return {id(node.nn) for node in sel.modules() if node.props}
+
+    def hookedModules(self) -> list[Any]:
+        """The recorded modules (the tree view marks them)."""
+        return [self._source.targets[i] for i in self._lines()]
+
+    # ------------------------------------------------------------------ custom hooks (seed API)
+    def withForwardHook(self, f: HookFn) -> HookModule:
+        """Also calls ``f(data, module, inp, out)`` on every sampled forward pass of each module; returns self.
+
+        ``data`` is the module's `HookData` (``cb.data["forward.<i>"]``); ``data.x.append(v)`` creates
+        the list ``x`` on first use. Reading values (``.item()``) syncs the device: keep it cheap.
+        """
+        self._source._forwardHooks.append(f)
+        return self
+
+    def withBackwardHook(self, f: HookFn) -> HookModule:
+        """Also calls ``f(data, module, None, grad)`` after each sampled backward pass; returns self.
+
+        ``grad`` is the gradient of the module's output (there is no full backward hook, so no input
+        gradients); ``data`` is ``cb.data["backward.<i>"]``.
+        """
+        self._source._backwardHooks.append(f)
+        return self
+
+    def withHook(self, f: HookFn) -> HookModule:
+        """`withForwardHook` and `withBackwardHook` with the same ``f``; returns self."""
+        return self.withForwardHook(f).withBackwardHook(f)
+
+    def clearHooks(self) -> HookModule:
+        """Removes the custom hooks (the built-in statistics stay); returns self."""
+        src = self._source
+        src._forwardHooks.clear()
+        src._backwardHooks.clear()
+        return self
+
+    # ------------------------------------------------------------------ recording
+    def startRun(self) -> None:
+        """Re-selects the modules (see `HookCallback.startRun`)."""
+        super().startRun()
+        if self._source is self and self._newSelection:  # the same selection keeps what it learned
+            self._slotOf = {id(m): i for i, m in enumerate(self.targets)}
+            self._indexCache.clear()
+            self._learning = True
+            self._cloneSlots = set()
+
+    def startBatch(self) -> None:
+        """On a sampled training batch: one global forward hook for this batch only."""
+        if self._source is not self or not self._due():
+            return
+        self._sampling = True
+        self._entries, self._seen, self._done = [], {}, set()
+        self._rowT = None
+        self._handle = torch_module.register_module_forward_hook(self._onForward)
+
+    def _onForward(self, module: nn.Module, inp: Any, out: Any) -> None:
+        slot = self._slotOf.get(id(module))
+        if slot is None or slot in self._done:
+            return
+        self._done.add(slot)
+        t = out if isinstance(out, torch.Tensor) else _firstTensor(out)
+        if t is None:
+            return
+        entry = self._seen.get((id(t), t._version))
+        if entry is not None:
+            entry.slots.append(slot)
+        else:
+            n = t.numel()
+            if n == 0:
+                return
+            entry = self._seen[(id(t), t._version)] = _Entry(t, slot)
+            self._entries.append(entry)
+            if n > GROUP_NUMEL:
+                # large: reduce now (the arithmetic costs more than the call), and its gradient in a
+                # tensor hook (retain_grad would keep a copy of a large gradient until the step)
+                entry.row = rawStats([t], zeroTol=_zeroTol(), bins=self._bins)[0]
+                if t.requires_grad and t.grad_fn is not None:
+                    t.register_hook(functools.partial(_bigGrad, entry))  # type: ignore[no-untyped-call]
+                    entry.tensor = None  # nothing to read back later
+            else:
+                if self._learning or slot in self._cloneSlots:
+                    # an op after this module changes the tensor in place: keep a copy of it as it is now
+                    entry.snap = t.detach().clone()
+                if t.requires_grad and t.grad_fn is not None:
+                    t.retain_grad()
+        if self._forwardHooks:
+            data = self.data.setdefault(f"forward.{slot}", HookData())
+            for f in self._forwardHooks:
+                f(data, module, inp, out)
+
+    def endPass(self) -> None:
+        """Forward pass done: remove the hook (the statistics wait for the gradients)."""
+        if self._sampling:
+            self._removeHandle()
+
+    def startStep(self) -> None:
+        """Backward pass done: reduce every output and output gradient into the buffer row, together."""
+        if self._sampling:
+            self._compute(backward=True)
+
+    def _compute(self, *, backward: bool) -> None:
+        """One `rawStats` call for the sample's outputs and gradients; writes them into a new buffer row.
+
+        An output changed in place after its hook (``relu_``, ``x += y`` in a parent's forward) is
+        recorded as NaN this once; from then on its module's outputs are copied in the hook. The first
+        sample of a run copies every small output and learns which modules need it.
+        """
+        entries, self._entries = self._entries, []
+        if not entries:
+            return
+        learning, self._learning = self._learning, False
+        tensors: list[torch.Tensor] = []
+        kinds: list[tuple[_Entry, int]] = []
+        histFlags: list[bool] = []
+        big: list[tuple[_Entry, int, torch.Tensor]] = []
+        grads: list[tuple[_Entry, torch.Tensor]] = []
+        changed: set[int] = set()
+        for e in entries:
+            t = e.tensor
+            moved = t is not None and t._version != e.version
+            if moved:
+                changed.update(e.slots)
+            if e.row is not None:
+                big.append((e, 0, e.row))
+            elif e.snap is not None:
+                tensors.append(e.snap)
+                kinds.append((e, 0))
+                histFlags.append(True)
+            elif t is not None and not moved:
+                tensors.append(t)
+                kinds.append((e, 0))
+                histFlags.append(True)
+        self._cloneSlots = changed if learning else self._cloneSlots | changed
+        if backward:
+            for e in entries:
+                if e.gradRow is not None:
+                    big.append((e, 1, e.gradRow))
+                    continue
+                g = e.tensor.grad if e.tensor is not None else None
+                if g is None:
+                    continue
+                grads.append((e, g))
+                if g.numel() <= GROUP_NUMEL:
+                    tensors.append(g)
+                    kinds.append((e, 1))
+                    histFlags.append(False)
+                else:
+                    big.append((e, 1, rawStats([g], zeroTol=_zeroTol(), bins=0)[0]))
+        if not tensors and not big:
+            return
+        fw = statColumns(self._bins)
+        device = tensors[0].device if tensors else big[0][2].device
+        row = self._rowT = self._newRow(device)
+        if tensors:
+            stats, order = rawStats(tensors, zeroTol=_zeroTol(), bins=self._bins, device=device, hist=histFlags)
+            self._write(row, stats, [kinds[i] for i in order], fw)
+        for e, d, r in big:
+            r = r.to(device)
+            for slot in e.slots:
+                if d == 0:
+                    row[slot, :fw] = r[0]
+                else:
+                    row[slot, fw:] = r[0, : len(RAW)]
+            self._pendingN[self._row, e.slots, d] = e.numel
+        for e in entries:
+            e.tensor = e.snap = e.row = e.gradRow = None
+        if self._backwardHooks:
+            for e, g in grads:
+                for slot in e.slots:
+                    data = self.data.setdefault(f"backward.{slot}", HookData())
+                    for f in self._backwardHooks:
+                        f(data, self.targets[slot], None, g)
+
+    def _write(self, row: torch.Tensor, stats: torch.Tensor, kinds: list[tuple[_Entry, int]], fw: int) -> None:
+        """Scatters forward rows to ``row[slots, :fw]`` and gradient rows to ``row[slots, fw:]``.
+
+        Everything that depends only on the sample's structure (which slots share an output, which
+        outputs have gradients, their sizes) is made once and reused: the device index tensors (no
+        host-to-device copy per batch) and the element counts.
+        """
+        sig = (tuple((tuple(e.slots), d, e.numel) for e, d in kinds), stats.device, fw)
+        cached = self._indexCache.get(sig)
+        if cached is None:
+            parts: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+            counts = np.full((len(self.targets), 2), np.nan)
+            for d in (0, 1):
+                reps = [i for i, (e, dd) in enumerate(kinds) if dd == d for _ in e.slots]
+                slotList = [s for e, dd in kinds if dd == d for s in e.slots]
+                for e, dd in kinds:
+                    if dd == d:
+                        counts[e.slots, d] = e.numel
+                if reps:
+                    repT = torch.tensor(reps, dtype=torch.long, device=stats.device)
+                    parts.append((d, repT, torch.tensor(slotList, dtype=torch.long, device=stats.device)))
+            if len(self._indexCache) > 64:
+                self._indexCache.clear()
+            cached = self._indexCache[sig] = (parts, counts)
+        parts, counts = cached
+        for d, rep, slots in parts:
+            if d == 0:
+                row[:, :fw].index_copy_(0, slots, stats.index_select(0, rep))
+            else:
+                row[:, fw:].index_copy_(0, slots, stats[:, : len(RAW)].index_select(0, rep))
+        n = self._pendingN[self._row]
+        np.fmax(n, counts, out=n)
+
+    def endBatch(self) -> None:
+        """Keeps the sample (copied to the host every ``flushEvery`` samples)."""
+        if not self._sampling:
+            return
+        self._removeHandle()
+        if self._entries:  # the step never came (backward skipped): forward statistics only
+            self._compute(backward=False)
+        recorded = self._rowT is not None
+        self._sampling = False
+        self._rowT = None
+        self._seen, self._done = {}, set()
+        if recorded:
+            self._finishRow()
+
+    def _removeHandle(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def _cleanup(self) -> None:
+        self._removeHandle()
+        for e in self._entries:
+            e.tensor = e.snap = e.row = e.gradRow = None
+        self._entries, self._seen, self._done = [], {}, set()
+        self._rowT = None
+        super()._cleanup()
+
+    def _derive(self, raw: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        k, lines, _ = raw.shape
+        fw = statColumns(self._bins)
+        f = derive(raw[..., :fw], n[..., 0])
+        b = derive(raw[..., fw:], n[..., 1])
+        values = np.empty((k, lines, len(FIELDS)), dtype=np.float32)
+        for j, s in enumerate(_STATS):
+            values[..., j] = f[s]
+            values[..., j + 7] = b[s]
+        values[..., 11] = np.nan  # near-zero fractions are counted for activations only
+        hist = None
+        if self._bins:
+            values[..., 5] = raw[..., len(RAW)]
+            values[..., 6] = raw[..., len(RAW) + 1]
+            counts = raw[..., len(RAW) + 2 : fw].astype(np.float64)
+            with np.errstate(all="ignore"):
+                hist = np.nan_to_num(counts / n[..., 0:1]).astype(np.float16)
+        else:
+            values[..., 5:7] = np.nan
+        return values, hist
+
+    # ------------------------------------------------------------------ data
+    def histogram(self, module: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, fractions[samples, bins], lo, hi)`` of one module's activation histograms.
+
+        Bin ``j`` of sample ``t`` covers ``lo[t] + (hi[t] - lo[t]) * [j, j + 1] / bins``; the edge bins
+        also count the values beyond the range.
+        """
+        h = self._source.history
+        line = self._lines()[module]
+        if h is None or h.hist is None:
+            return np.empty(0), np.empty((0, 0)), np.empty(0), np.empty(0)
+        with h.lock:
+            x, v, hist = h.view()
+            fr = hist[:, line].astype(np.float64)  # type: ignore[index]
+            lo = v[:, line, h.field("forward.lo")].astype(np.float64)
+            hi = v[:, line, h.field("forward.hi")].astype(np.float64)
+            return x.copy(), fr, lo, hi
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        lines = self._lines()
+        src = self._source
+        names = "\n".join(f"  {i}. {src.paths[j]} ({type(src.targets[j]).__name__})" for i, j in enumerate(lines))
+        return (
+            f"Callback `{self.name}`: {len(lines)} modules, {self.samples} forward and backward samples each "
+            f"({_cadence(self._every)}):\n{names}\n\n"
+            "Use...\n"
+            "- cb.plot(): to quickly look at everything\n"
+            '- cb.plot("zero", "mean"): to plot some fields (mean, std, min, max, zero)\n'
+            "- cb[i]: to view a single module\n"
+            "- cb[a:b]: to get a new HookModule with selected modules\n"
+            '- cb.css("..."): to get a new HookModule with the modules a selector picks\n'
+            "- cb.histogram(i): activation histograms of module i over time\n"
+            "- cb.withForwardHook(f), cb.withBackwardHook(f), cb.withHook(f): to record more, "
+            "f(data, module, inp, out)\n"
+            "- cb.clearHooks(): to remove those custom hooks\n"
+            '- cb.something: to get specific attribute "something" from learner if not available\n'
+            "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
+            "- cb.detach(): to remove itself from its parent Callbacks"
+        )
+
+
+def _bigGrad(entry: _Entry, grad: torch.Tensor) -> None:
+    """Tensor hook of a large output: its gradient's statistics, at once (returns None: grad unchanged)."""
+    entry.gradRow = rawStats([grad], zeroTol=_zeroTol(), bins=0)[0]
+
+
+def _zeroTol() -> float:
+    return float(settings.hooks.zeroTol)
+
+
+def _cadence(every: int) -> str:
+    """``"every training batch"`` or ``"every 15th training batch"``."""
+    if every == 1:
+        return "every training batch"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(every % 10 if every % 100 not in (11, 12, 13) else 0, "th")
+    return f"every {every}{suffix} training batch"

@@ -1,0 +1,253 @@
+"""HookParam: statistics of every parameter ``l.css`` selects, with gradient norms and update ratios.
+
+On a sampled training batch: after the backward pass (``startStep``) the gradient 2-norms of all
+watched parameters (one ``torch._foreach_norm``) and a copy of the weights; after the optimizer step
+(``endBatch``) the weights' mean, std, min and max (small parameters stacked and reduced together)
+and the norm of the step ``Δw``. All of it lands in one device buffer row; nothing is read back
+during the batch.
+
+Fields: ``mean``, ``std``, ``min``, ``max`` (of the weights after the step), ``grad`` (the gradient's
+2-norm) and ``update`` (``‖Δw‖ / ‖w‖``: the size of the step relative to the weights, the same as
+std(Δw)/std(w) for zero-mean tensors; around 1e-3 is the usual healthy range, much larger means a
+too-large learning rate, much smaller a too-small one). The update ratio keeps one copy of the
+watched parameters during a run; ``HookParam(updateRatio=False)`` turns it off.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from k1widgets.callbacks.hooks.base import HookCallback
+from k1widgets.callbacks.hooks.stats import RAW, derive, rawStats
+
+__all__ = ["HookParam"]
+
+FIELDS = ("mean", "std", "min", "max", "grad", "update")
+FLAT_NUMEL = 1 << 14
+"""Parameters with at most this many values are copied into one flat vector and reduced by segment."""
+
+
+def _flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """One flat copy of ``tensors`` (a single C++ call, however many there are)."""
+    return torch._C._nn.flatten_dense_tensors(tensors)
+
+
+_GRAD, _UPDATE = len(RAW), len(RAW) + 1
+
+
+class HookParam(HookCallback):
+    """Records the parameters of the modules ``l.css`` gives ``HookParam`` (or ``all``).
+
+    Args:
+        every: sample every ``every``-th training batch (None: ``settings.hooks.every``); 1 records all.
+        flushEvery: sampled batches between two device-to-host copies (None: ``settings.hooks.flushEvery``).
+        updateRatio: record ``‖Δw‖ / ‖w‖`` (keeps a copy of the watched parameters during a run).
+    """
+
+    prop = "HookParam"
+    kind = "param"
+    fields = FIELDS
+    rawColumns = len(RAW) + 2
+    plotFields = ("mean", "std", "min", "max")
+    viewFields = FIELDS
+    order = 10
+
+    def __init__(self, *, every: int | None = None, flushEvery: int | None = None, updateRatio: bool = True) -> None:
+        super().__init__(every=every, flushEvery=flushEvery)
+        self.updateRatio = bool(updateRatio)
+        self._before: list[torch.Tensor] = []
+        self._rowT: torch.Tensor | None = None
+        self._numel = np.zeros(0)
+        self._indices: dict[Any, torch.Tensor] = {}
+        self._beforeFlat: list[torch.Tensor | None] = []
+        self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
+        self._layoutKey: Any = None
+
+    def _select(self) -> list[tuple[str, Any]]:
+        sel = self.learner.moduleSelector
+        out, owners, seen = [], [], set()
+        for path, node in sel.named_modules(self.prop):  # as ModuleSelector.named_parameters, keeping owners
+            for name, p in node.nn._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    out.append((f"{path}.{name}" if path else name, p))
+                    owners.append(node.nn)
+        self._owners = owners
+        return out
+
+    def hookedModules(self) -> list[Any]:
+        """The modules owning the recorded parameters (the tree view marks them)."""
+        src = self._source
+        owners = getattr(src, "_owners", [])
+        lines = set(self._lines())
+        return [m for i, m in enumerate(owners) if i in lines]
+
+    def _picked(self, sel: Any) -> set[int]:
+        return {id(p) for node in sel.modules() if node.props for p in node.nn._parameters.values() if p is not None}
+
+    def startRun(self) -> None:
+        """Re-selects the parameters (see `HookCallback.startRun`)."""
+        super().startRun()
+        if self._source is self and self._newSelection:  # the same selection keeps its layout
+            self._before = []
+            self._beforeFlat = []
+            self._indices = {}
+            self._layout = None
+            self._numel = np.array([p.numel() for p in self.targets], dtype=np.float64)
+
+    def _groups(self) -> tuple[list[tuple[list[int], torch.Tensor]], list[int]]:
+        """Small parameters in flat groups (one per device and dtype, reduced by segment), and large ones."""
+        params = self.targets
+        kinds = tuple((p.device, p.dtype) for p in params)  # DType / Cuda convert the model at startRun
+        if self._layout is None or self._layoutKey != kinds:
+            self._layoutKey = kinds
+            by: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+            big = []
+            for i, p in enumerate(params):
+                if p.numel() <= FLAT_NUMEL:
+                    by.setdefault((p.device, p.dtype), []).append(i)
+                else:
+                    big.append(i)
+            groups = []
+            for (device, _), idx in by.items():
+                sizes = torch.tensor([params[i].numel() for i in idx], device=device)
+                groups.append((idx, torch.repeat_interleave(torch.arange(len(idx), device=device), sizes)))
+            self._layout = (groups, big)
+        return self._layout
+
+    def startBatch(self) -> None:
+        """Decides whether this training batch is sampled."""
+        if self._source is self and self._due():
+            self._sampling = True
+            self._rowT = None
+
+    def startStep(self) -> None:
+        """After the backward pass: gradient norms, and the weights before the step."""
+        if not self._sampling:
+            return
+        params = self.targets
+        row = self._rowT = self._newRow(params[0].device)
+        groups, big = self._groups()
+        self._beforeFlat = []
+        with torch.no_grad():
+            for idx, seg in groups:
+                grads = [params[i].grad for i in idx]
+                if all(g is not None for g in grads):
+                    g = _flatten(grads)
+                    sq = g.new_zeros(len(idx)).index_add_(0, seg, g * g)
+                    self._put(row, _GRAD, idx, sq.sqrt_().to(row.device, torch.float32))
+                else:
+                    withGrad = [i for i in idx if params[i].grad is not None]
+                    if withGrad:
+                        norms = torch._foreach_norm([params[i].grad for i in withGrad])
+                        self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
+                self._beforeFlat.append(_flatten([params[i] for i in idx]) if self.updateRatio else None)
+            withGrad = [i for i in big if params[i].grad is not None]
+            if withGrad:
+                norms = torch._foreach_norm([params[i].grad for i in withGrad])
+                self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
+            if self.updateRatio and big:
+                bigParams = [params[i] for i in big]
+                if len(self._before) != len(bigParams) or any(
+                    b.shape != p.shape or b.dtype != p.dtype or b.device != p.device
+                    for b, p in zip(self._before, bigParams, strict=True)
+                ):
+                    self._before = [torch.empty_like(p) for p in bigParams]
+                torch._foreach_copy_(self._before, bigParams)
+
+    def _put(self, row: torch.Tensor, col: int, lines: list[int], values: torch.Tensor) -> None:
+        if len(lines) == len(self.targets) and lines == list(range(len(lines))):
+            row[:, col] = values
+        else:
+            row[:, col].index_copy_(0, self._indexTensor(lines, row.device), values)
+
+    def endBatch(self) -> None:
+        """After the step: weight statistics and the step size; keeps the sample."""
+        if not self._sampling:
+            return
+        self._sampling = False
+        row = self._rowT
+        self._rowT = None
+        if row is None:  # the batch never reached its step
+            return
+        params = self.targets
+        groups, big = self._groups()
+        before = self._beforeFlat or []
+        with torch.no_grad():
+            for g, (idx, seg) in enumerate(groups):
+                flat = _flatten([params[i] for i in idx])
+                zeros = flat.new_zeros(len(idx))
+                s = zeros.clone().index_add_(0, seg, flat)
+                norm = zeros.clone().index_add_(0, seg, flat * flat).sqrt_()
+                mn = torch.full_like(zeros, math.inf).scatter_reduce_(0, seg, flat, "amin")
+                mx = torch.full_like(zeros, -math.inf).scatter_reduce_(0, seg, flat, "amax")
+                stats = torch.stack((s, norm, mn, mx, zeros), 1).to(row.device, torch.float32)
+                self._putMany(row, idx, stats)
+                prev = before[g] if g < len(before) else None
+                if prev is not None:
+                    d = flat - prev
+                    dn = zeros.clone().index_add_(0, seg, d * d).sqrt_()
+                    self._put(row, _UPDATE, idx, dn.to(row.device, torch.float32))
+            self._beforeFlat = []
+            if big:
+                bigParams = [params[i] for i in big]
+                stats, order = rawStats(bigParams, zeroTol=None, bins=0, device=row.device)
+                self._putMany(row, [big[i] for i in order], stats)
+                if self.updateRatio and len(self._before) == len(bigParams):
+                    steps = torch._foreach_sub(bigParams, self._before)
+                    self._put(row, _UPDATE, big, torch.stack(torch._foreach_norm(steps)).to(row.device, torch.float32))
+        self._pendingN[self._row, :, 0] = self._numel
+        self._finishRow()
+
+    def _putMany(self, row: torch.Tensor, lines: list[int], values: torch.Tensor) -> None:
+        if len(lines) == len(self.targets) and lines == list(range(len(lines))):
+            row[:, : len(RAW)] = values
+        else:
+            row[:, : len(RAW)].index_copy_(0, self._indexTensor(lines, row.device), values)
+
+    def _indexTensor(self, idx: list[int], device: torch.device) -> torch.Tensor:
+        """A device tensor of ``idx``, made once (a fresh host-to-device copy per batch would sync a GPU)."""
+        key = (tuple(idx), device)
+        t = self._indices.get(key)
+        if t is None:
+            t = self._indices[key] = torch.tensor(idx, dtype=torch.long, device=device)
+        return t
+
+    def endRun(self) -> None:
+        """Frees the weight copies and copies what is pending to the host."""
+        super().endRun()
+        self._before = []
+        self._beforeFlat = []
+
+    def _cleanup(self) -> None:
+        self._rowT = None
+        super()._cleanup()
+
+    def _derive(self, raw: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        k, lines, _ = raw.shape
+        d = derive(raw[..., : len(RAW)], n[..., 0])
+        values = np.empty((k, lines, len(FIELDS)), dtype=np.float32)
+        for j, s in enumerate(FIELDS[:4]):
+            values[..., j] = d[s]
+        values[..., 4] = raw[..., _GRAD]
+        with np.errstate(all="ignore"):
+            values[..., 5] = raw[..., _UPDATE] / raw[..., 1]
+        return values, None
+
+    def __repr__(self) -> str:
+        lines = self._lines()
+        names = "\n".join(f"  {i}. {self._source.paths[j]}" for i, j in enumerate(lines))
+        return (
+            f"Callback `{self.name}`: {len(lines)} params, {self.samples} means and stds each:\n{names}\n\n"
+            "Use...\n"
+            "- cb.plot(): to quickly look at everything\n"
+            "- cb[i]: to view a single param\n"
+            "- cb[a:b]: to get a new HookParam with selected params\n"
+            '- cb.something: to get specific attribute "something" from learner if not available\n'
+            "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
+            "- cb.detach(): to remove itself from its parent Callbacks"
+        )

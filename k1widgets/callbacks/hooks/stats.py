@@ -1,0 +1,186 @@
+"""Statistics of many tensors at once, on their device, with no host sync: what the hooks record.
+
+`rawStats` turns a list of tensors (activations, gradients or parameters) into one float32 tensor of
+raw sums, one row per tensor, computed where the tensors live. Small tensors of the same size are
+stacked and reduced together, so a network of a hundred 64×10 activations costs a handful of torch
+operations, not hundreds; large tensors are reduced one by one (their cost is the arithmetic, not the
+call). Nothing is read back: the rows go into a preallocated device buffer that the hook callbacks
+copy to the host once every ``flushEvery`` sampled batches (`k1widgets.settings` ``hooks.flushEvery``).
+
+Columns of a row (`RAW`): ``sum``, ``norm`` (the 2-norm, so the sum of squares is ``norm**2``),
+``min``, ``max``, ``zeros`` (how many values have ``|x| <= zeroTol * rms(x)``), and with ``bins``:
+``lo``, ``hi`` (the histogram's range) and ``bins`` counts. `derive` turns rows into mean, std
+(from the sums, never `torch.std`: 5-20x cheaper on large tensors), min, max and the near-zero
+fraction on the host. One-element tensors get std NaN, silently.
+
+The histogram bins span each tensor's [min, max], so every value is counted. For tensors above
+`SUBSET` values, the near-zero count and the histogram come from an evenly strided subset of `SUBSET`
+values, scaled to the whole (a few percent of sampling error, at a fraction of the cost).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["GROUP_NUMEL", "RAW", "SUBSET", "derive", "rawStats", "statColumns"]
+
+RAW = ("sum", "norm", "min", "max", "zeros")
+"""The raw columns every row starts with."""
+
+GROUP_NUMEL = 1 << 14
+"""Tensors with at most this many elements are stacked with others of the same size and reduced together."""
+
+SUBSET = 4096
+"""Near-zero fractions and histograms of larger tensors use an evenly strided subset of this many values."""
+
+
+def statColumns(bins: int) -> int:
+    """Width of a raw row: the `RAW` columns, plus ``lo``, ``hi`` and ``bins`` counts when ``bins > 0``."""
+    return len(RAW) + (2 + bins if bins else 0)
+
+
+def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> torch.Tensor:
+    """Raw rows of the rows of ``x`` (a float ``[k, n]`` matrix): ``[k, statColumns(bins)]``.
+
+    Near-zero counts and histograms only for the first ``nHist`` rows (the others get zeros). Written
+    for few torch calls on small matrices (each costs microseconds there, whatever its size): separate
+    ``amin``/``amax`` (``aminmax`` over a dim is ~15x slower on CPU), float arithmetic instead of
+    boolean masks, one ``bincount`` for all rows.
+    """
+    k, n = x.shape
+    h = nHist
+    s = x.sum(1)
+    norm = torch.linalg.vector_norm(x, 2, dim=1)
+    mn, mx = x.amin(1), x.amax(1)
+    # near-zero counts and histograms: on an evenly strided subset of large rows, scaled to the whole
+    xs = (x if h == k else x[:h]) if n <= SUBSET else x[:h, :: -(-n // SUBSET)]
+    m = xs.shape[1]
+    if zeroTol is None or h <= 0:
+        zeros = torch.zeros_like(s)
+    else:  # |x| <= thr counted as sign(relu(thr - |x|)): 1 near zero, else 0
+        thr = (norm[:h] * (zeroTol / math.sqrt(n))).unsqueeze(1)
+        zeros = (thr - xs.abs()).clamp_(min=0).sign_().sum(1)
+        if m != n:
+            zeros *= n / m
+        if h < k:
+            zeros = torch.cat((zeros, zeros.new_zeros(k - h)))
+    head = torch.stack((s, norm, mn, mx, zeros), 1)
+    if not bins:
+        return head
+    if h <= 0:
+        return torch.cat((head, x.new_zeros(k, 2 + bins)), 1)
+    # the bins span each row's [min, max], so every value is counted
+    lo, hi = mn[:h], mx[:h]
+    scale = (hi - lo).clamp_(min=1e-30).reciprocal_().mul_(bins).unsqueeze(1)
+    idx = (xs - lo.unsqueeze(1)).mul_(scale).clamp_(0, bins - 0.5).long()
+    if h > 1:
+        idx += _offsets(h, bins, x.device)
+    counts = torch.bincount(idx.view(-1), minlength=h * bins).view(h, bins).to(x.dtype)
+    if m != n:
+        counts *= n / m  # a subset's counts stand for the whole tensor
+    hist = torch.cat((lo.unsqueeze(1), hi.unsqueeze(1), counts), 1)
+    if h < k:
+        hist = torch.cat((hist, x.new_zeros(k - h, 2 + bins)))
+    return torch.cat((head, hist), 1)
+
+
+_OFFSETS: dict[tuple[int, int, torch.device], torch.Tensor] = {}
+
+
+def _offsets(k: int, bins: int, device: torch.device) -> torch.Tensor:
+    """``[[0], [bins], [2 bins], ...]`` on ``device``, made once per shape."""
+    key = (k, bins, device)
+    t = _OFFSETS.get(key)
+    if t is None:
+        if len(_OFFSETS) > 256:
+            _OFFSETS.clear()
+        t = _OFFSETS[key] = torch.arange(0, k * bins, bins, device=device)[:, None]
+    return t
+
+
+def rawStats(
+    tensors: Sequence[torch.Tensor],
+    *,
+    zeroTol: float | None = 0.01,
+    bins: int = 0,
+    device: torch.device | None = None,
+    hist: Sequence[bool] | None = None,
+) -> tuple[torch.Tensor, list[int]]:
+    """Raw statistics of each tensor, as rows of one float32 tensor; nothing is copied to the host.
+
+    Args:
+        tensors: any shapes and floating dtypes (integer tensors are converted); on one device or several.
+        zeroTol: a value counts as near zero when ``|x| <= zeroTol * rms(x)`` of its tensor (None:
+            do not count, the column holds 0).
+        bins: histogram bins per row (0: no histogram columns).
+        device: where the rows go (default: the first tensor's device).
+        hist: which tensors get a near-zero count and a histogram (default: all); the others hold
+            zeros there. Tensors above `SUBSET` values use an even subset of `SUBSET` values for both.
+
+    Returns:
+        ``(rows, order)``: ``rows[j]`` belongs to ``tensors[order[j]]``. Tensors are grouped by shape,
+        so the rows come in group order; `order` says whose each row is.
+    """
+    if not tensors:
+        msg = "rawStats needs at least one tensor."
+        raise ValueError(msg)
+    target = device if device is not None else tensors[0].device
+    groups: dict[Any, tuple[list[int], list[int]]] = {}  # key -> (with histogram, without)
+    for i, t in enumerate(tensors):
+        n = t.numel()
+        if n == 0:
+            msg = f"rawStats got an empty tensor (shape {tuple(t.shape)}) at position {i}; leave empty tensors out."
+            raise ValueError(msg)
+        key = (t.shape, t.device, t.dtype) if n <= GROUP_NUMEL else i
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = ([], [])
+        g[0 if hist is None or hist[i] else 1].append(i)
+    parts: list[torch.Tensor] = []
+    order: list[int] = []
+    with torch.no_grad():
+        for withHist, without in groups.values():
+            idxs = withHist + without
+            x = tensors[idxs[0]].reshape(1, -1) if len(idxs) == 1 else torch.stack([tensors[i] for i in idxs])
+            x = x.reshape(len(idxs), -1)
+            if x.dtype != torch.float32:
+                x = x.float()
+            parts.append(_reduce(x, zeroTol, bins, len(withHist)))
+            order.extend(idxs)
+        if len(parts) > 1:
+            rows = torch.cat([p if p.device == target else p.to(target, non_blocking=True) for p in parts])
+        else:
+            rows = parts[0] if parts[0].device == target else parts[0].to(target, non_blocking=True)
+    return rows, order
+
+
+def derive(raw: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, std, min, max and near-zero fraction from raw columns (any leading shape), on the host.
+
+    Args:
+        raw: ``[..., >= 5]`` with the `RAW` columns first.
+        n: the element count of each row (``raw.shape[:-1]``); NaN or 0 where nothing was recorded.
+
+    Returns:
+        ``{"mean", "std", "min", "max", "zero"}`` arrays of shape ``raw.shape[:-1]``. The std is the
+        sample std (n - 1); NaN for one-element tensors; no warnings either way.
+    """
+    with np.errstate(all="ignore"):
+        s, norm = raw[..., 0].astype(np.float64), raw[..., 1].astype(np.float64)
+        n = n.astype(np.float64)
+        mean = s / n
+        var = (norm * norm - s * mean) / (n - 1)
+        std = np.sqrt(np.maximum(var, 0.0))
+        std = np.where(n > 1, std, np.nan)
+        return {
+            "mean": mean,
+            "std": std,
+            "min": raw[..., 2].astype(np.float64),
+            "max": raw[..., 3].astype(np.float64),
+            "zero": raw[..., 4].astype(np.float64) / n,
+        }
