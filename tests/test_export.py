@@ -69,10 +69,13 @@ def test_static_export_shows_every_view(exports, name):
     html = exports[name]
     assert WIDGET_VIEW not in html and "@jupyter-widgets/html-manager" not in html  # nothing to load: offline
     assert not BARE_REPR.search(html), BARE_REPR.search(html)
-    # the two loss plots as SVG, each with a train and a valid line
+    # every plot as SVG: the two loss plots (each with a train and a valid line) and the hook plots
     plots = re.findall(r'<div class="k1w-plot-static"><svg.*?</svg>', html, flags=re.S)
-    assert len(plots) == 2, len(plots)
-    assert all(p.count("<path") + p.count("<polyline") >= 2 for p in plots)
+    losses = [p for p in plots if ">Train loss<" in p and ">Valid loss<" in p]
+    assert len(losses) == 2, len(plots)
+    assert all(p.count("<path") + p.count("<polyline") >= 2 for p in losses)
+    titles = " ".join(re.findall(r">([A-Z][a-z]+ ?[a-z]*)</text>", " ".join(plots)))
+    assert "Means" in titles and "Forward mean" in titles, titles  # l.HookParam.plot(), l.HookModule.plot()
     # the module tree with the README's props, and the settings table
     tree = re.search(r'<pre class="k1w-tree-static">(.*?)</pre>', html, flags=re.S)
     assert tree and "SkipBlock" in tree.group(1) and "HookModule" in tree.group(1)

@@ -14,6 +14,7 @@ from conftest import Network, makeLearner, mse
 from torch import nn
 from torch.nn.modules import module as torch_module
 
+import k1widgets
 import k1widgets as k1lib
 from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
@@ -343,3 +344,14 @@ def test_hooks_survive_save_and_load(tmp_path):
     quiet(l2)
     l2.run(1)
     assert l2.HookParam.samples == 2 * n
+
+
+def test_a_diverging_run_with_nan_activations_keeps_recording():
+    l = makeLearner()
+    l.css = "*"
+    l.lossF = lambda y, yb: ((y.squeeze() - yb) ** 2).mean() * float("nan")
+    l.cbs.remove("CancelOnExplosion")
+    with k1widgets.settings.context(hooks={"every": 1}):
+        l.run(1, batches=3)
+    assert l.status == "done"
+    assert l.HookModule.samples == 3 and l.HookParam.samples == 3

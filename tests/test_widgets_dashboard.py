@@ -298,7 +298,11 @@ def test_finder_and_landscape_tabs_compute_on_demand_in_a_worker_thread():
 def test_hooks_tab_shows_the_hook_callbacks_or_says_there_are_none():
     l, d = dashboard()
     hooks = d.select("Hooks")
-    assert "no HookModule or HookParam callback" in hooks.box.children[0].value
+    assert [type(v).__name__ for v in hooks.box.children] == ["HookView", "HookView"]  # the defaults' views
+    d.close()
+    l.cbs.remove("HookModule", "HookParam")
+    d = DashboardView(l, tab="Hooks")
+    assert "no HookModule or HookParam callback" in d._tabs["Hooks"].box.children[0].value
 
     class HookParam(Callback):
         def __repr__(self):

@@ -35,7 +35,7 @@ from k1widgets.live import Feed, Subscription
 from k1widgets.plot.decimate import pointBudget
 from k1widgets.plot.svg import COLORS, logTicks
 from k1widgets.settings import settings
-from k1widgets.widgets.base import View, staticAsset
+from k1widgets.widgets.base import StaticFallback, View, staticAsset
 from k1widgets.widgets.plot import RangeControl, followWindow
 
 __all__ = ["HookLegend", "HookView", "LeafCache", "envelope", "regrid"]
@@ -268,7 +268,7 @@ def _yScale(log: bool) -> bqplot.Scale:
     return bqplot.LogScale() if log else bqplot.LinearScale()
 
 
-class HookView(ipywidgets.VBox):
+class HookView(StaticFallback, ipywidgets.VBox):
     """Live view of a `HookModule` / `HookParam` (every field) or of one of their `HookPlot` s.
 
     Args:

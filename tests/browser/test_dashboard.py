@@ -163,7 +163,10 @@ def test_dashboard_run_lr_suspend_hooks_cancel_save(page, artifacts, lab):
 
     # the Hooks tab during the run
     _tab(dash, "Hooks").click()
-    expect(dash.locator(".k1w-dashboard-note:visible").filter(has_text="HookModule")).to_be_visible(timeout=T)
+    hooks = dash.locator(".k1w-hooks:visible")
+    expect(hooks).to_have_count(2, timeout=T)  # the HookModule and HookParam views, live
+    expect(hooks.first.locator(".k1w-hooks-panel g.tick").first).to_be_attached(timeout=T)
+    expect(hooks.first.locator(".k1w-hooks-name").first).to_be_visible(timeout=T)
     dash.screenshot(path=str(artifacts / "6_hooks_tab.png"))
 
     # Cancel run: the status says so

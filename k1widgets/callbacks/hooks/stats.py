@@ -77,7 +77,8 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
     # the bins span each row's [min, max], so every value is counted
     lo, hi = mn[:h], mx[:h]
     scale = (hi - lo).clamp_(min=1e-30).reciprocal_().mul_(bins).unsqueeze(1)
-    idx = (xs - lo.unsqueeze(1)).mul_(scale).clamp_(0, bins - 0.5).long()
+    # NaN and infinities (a diverging run) must not index outside the bins: NaN counts in bin 0
+    idx = (xs - lo.unsqueeze(1)).mul_(scale).nan_to_num_(0.0, bins - 0.5, 0.0).clamp_(0, bins - 0.5).long()
     if h > 1:
         idx += _offsets(h, bins, x.device)
     counts = torch.bincount(idx.view(-1), minlength=h * bins).view(h, bins).to(x.dtype)
