@@ -82,9 +82,11 @@ def test_readme_reprs_have_the_seed_form(capsys):
     l = ns["l"]
     capsys.readouterr()
     cbs = repr(l.cbs)
-    assert cbs.startswith("Callbacks:\n- ProgressBar\n- DontTrainValid\n")
-    for name in ("ModifyBatch", "DType", "CancelOnLowLoss", "Loss", "CancelOnExplosion"):
-        assert f"\n- {name}\n" in cbs
+    seedListing = (
+        "ProgressBar DontTrainValid Autosave LossLandscape HookModule HookParam ModifyBatch DType "
+        "CancelOnLowLoss Loss CancelOnExplosion ParamFinder"
+    )
+    assert cbs.startswith("Callbacks:\n" + "".join(f"- {name}\n" for name in seedListing.split()) + "\nUse...\n")
     assert (
         '- cbs.append(cb[, name]): to add a callback with a name\n- cbs("startRun"): to trigger a specific event' in cbs
     )

@@ -39,6 +39,7 @@ class Autosave(Callback):
     ``settings.autosave.on = False`` turns every Autosave off.
     """
 
+    listOrder = 10  # the seed lists it right after DontTrainValid
     order = 23  # after the recordings (Loss, 20): the save holds the run's final state
     suspendInEval = True
 

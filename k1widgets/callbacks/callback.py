@@ -84,6 +84,9 @@ class Callback:
 
     order = 10
     suspendInEval = False
+    listOrder: float | None = None
+    """Where listings (``repr(cbs)``) place the callback, when the seed lists it apart from its dispatch
+    position; None: at its ``order``. Ties keep the order callbacks were added in."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -255,6 +258,7 @@ class Callbacks:
 
     def __init__(self) -> None:
         self._cbs: list[Callback] = []
+        self._nAdded = 0
         self._byName: dict[str, Callback] = {}
         self._dispatch: dict[str, list[tuple[Callback, Callable[[], Any]]]] = {}
         self._suspensions: list[list[tuple[Callback, bool]]] = []
@@ -296,6 +300,8 @@ class Callbacks:
             unique, i = f"{base}{i}", i + 1
         cb.name, cb.cbs = unique, self
         cb.learner = self.learner  # type: ignore[assignment]
+        cb.__dict__["_addedAt"] = self.__dict__.get("_nAdded", 0)  # listings break ties by it
+        self._nAdded = cb.__dict__["_addedAt"] + 1
         self._cbs.append(cb)
         self._cbs.sort(key=lambda c: c.order)  # stable: equal orders keep insertion order
         self._byName[unique] = cb
@@ -503,8 +509,22 @@ class Callbacks:
     def _repr_html_(self) -> str:
         return callbacksHtml(self.rows(), self.timings.items())
 
+    def listed(self) -> list[Callback]:
+        """The callbacks as listings show them: by ``listOrder`` (else ``order``), then as added.
+
+        The seed lists ``ModifyBatch, DType, CancelOnLowLoss`` before ``Loss`` and ``Autosave`` right after
+        ``DontTrainValid``, while dispatch must run the recordings before the guards and the save that read
+        them; ``cbs`` iterates in dispatch order.
+        """
+
+        def key(cb: Callback) -> tuple[float, int]:
+            place = cb.listOrder if cb.listOrder is not None else cb.order
+            return (place, cb.__dict__.get("_addedAt", 0))
+
+        return sorted(self._cbs, key=key)
+
     def __repr__(self) -> str:
-        names = "\n".join(f"- {cb.name}" + (" (suspended)" if cb.suspended else "") for cb in self._cbs)
+        names = "\n".join(f"- {cb.name}" + (" (suspended)" if cb.suspended else "") for cb in self.listed())
         return f"""Callbacks:
 {names}
 

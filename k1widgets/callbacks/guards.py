@@ -27,6 +27,7 @@ class CancelOnLowLoss(Callback):
             batch from the device (a sync on GPUs); epoch mode reads nothing extra.
     """
 
+    listOrder = 13  # listed before Loss, as the seed does (it must run after Loss)
     order = 25
     suspendInEval = True
 

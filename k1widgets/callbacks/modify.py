@@ -129,6 +129,8 @@ class DType(Callback):
     (``l.cbs.withAutocast(dtype=torch.float16)``), which keeps float32 weights.
     """
 
+    listOrder = 13  # listed with ModifyBatch, as the seed does
+
     def __init__(self, dtype: torch.dtype) -> None:
         super().__init__()
         if not isinstance(dtype, torch.dtype):
