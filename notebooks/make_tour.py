@@ -93,6 +93,12 @@ l.run(10);''',
     ("code", "l.Loss.plot()[120:]"),
     (
         "md",
+        "## The loss landscape\n\n`l.LossLandscape.plot()` evaluates the loss around the trained weights along two "
+        "random filter-normalized directions, on one fixed batch: drag the scale slider, hover for values, toggle 3-D.",
+    ),
+    ("code", "l.LossLandscape.plot()"),
+    (
+        "md",
         "## Hooks\n\n`HookParam` and `HookModule` record the parameters and modules `l.css` selects, live: "
         "click a name in the legend to hide a line, hover a line for its module, drag the slider to zoom every panel.",
     ),
@@ -114,6 +120,13 @@ l.run(10);''',
     ),
     ("md", "## Settings\n\nEvery setting of k1widgets, documented and editable:"),
     ("code", "k1lib.settings"),
+    (
+        "md",
+        "## ParamFinder\n\nThe seed's learning-rate finder on a fresh network: it sweeps, prints its suggestion and "
+        "puts everything back (weights, optimizer, random state). **Use this lr** sets the suggestion on the "
+        "optimizer.",
+    ),
+    ("code", "l = newL(); l.ParamFinder.plot(samples=1000)[:0.99]"),
     ("md", "Inference on a batch, in eval mode, without training or printing:"),
     ("code", "l(torch.tensor([0.0, 1.0, 2.0]))"),
     (
