@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 
 from k1widgets.callbacks.callback import Callback
+from k1widgets.userframe import userStacklevel
 
 __all__ = ["Cpu", "Cuda", "DType", "DontTrain", "DontTrainValid", "ModifyBatch"]
 
@@ -144,7 +144,7 @@ class DType(Callback):
                 "(Adam gives NaN within a few batches). For mixed precision, which keeps float32 weights, use "
                 "l.cbs.withAutocast(dtype=torch.float16) (with a GradScaler), or torch.bfloat16."
             )
-            warnings.warn(msg, UserWarning, stacklevel=_userStacklevel())
+            warnings.warn(msg, UserWarning, stacklevel=userStacklevel())
 
     def startRun(self) -> None:
         """Converts the model's parameters and the optimizer's state."""
@@ -163,15 +163,6 @@ class DType(Callback):
 
 
 _warned: dict[str, bool] = {}  # warnings given once per process
-
-
-def _userStacklevel() -> int:
-    """The stacklevel of the first frame outside k1widgets, so a warning points at the user's code."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("k1widgets"):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
 
 
 def _matchOptimizerState(opt: Any) -> None:

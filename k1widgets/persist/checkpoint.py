@@ -30,7 +30,6 @@ import os
 import pickle
 import stat
 import string
-import sys
 import time
 import types
 import warnings
@@ -52,6 +51,7 @@ from k1widgets.persist.keys import (
     positionalNames,
     renderKey,
 )
+from k1widgets.userframe import userStacklevel
 
 __all__ = [
     "CheckpointFolderError",
@@ -379,10 +379,7 @@ class Checkpointed:
 
 def _warn(msg: str) -> None:
     """Warns with `CheckpointWarning`, attributed to the first caller outside k1widgets.persist."""
-    level, frame = 2, sys._getframe(1)
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("k1widgets.persist"):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(CheckpointWarning(msg), stacklevel=level)
+    warnings.warn(CheckpointWarning(msg), stacklevel=userStacklevel("k1widgets.persist"))
 
 
 def _guessMode(f: Any) -> str:

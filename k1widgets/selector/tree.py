@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import sys
 import threading
 import warnings
 import weakref
@@ -35,6 +34,7 @@ from k1widgets import display
 from k1widgets.selector.css import Rule, parse
 from k1widgets.selector.index import _cache as _cache  # bench/selector.py clears it for cold timings
 from k1widgets.selector.index import _Records, _records, _Selection
+from k1widgets.userframe import userStacklevel
 
 __all__ = ["ModuleSelector", "SelectorWarning", "UnknownModuleError", "quietWarnings", "select"]
 
@@ -68,15 +68,6 @@ def quietWarnings() -> Iterator[None]:
         _quiet.on = before
 
 
-def _userStacklevel() -> int:
-    """The stacklevel of the first frame outside k1widgets, so a warning points at the user's code."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("k1widgets"):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
-
-
 # ---------------------------------------------------------------------------------------------- selection
 class _Tree(_Selection):
     """A `_Selection` with its node objects, the learner it belongs to, and its warnings emitted once."""
@@ -92,7 +83,7 @@ class _Tree(_Selection):
             return
         self.warned = True
         for w in self.warnings:
-            warnings.warn(w, SelectorWarning, stacklevel=_userStacklevel())
+            warnings.warn(w, SelectorWarning, stacklevel=userStacklevel())
 
     def node(self, i: int) -> ModuleSelector:
         node = self.nodes[i]

@@ -71,6 +71,40 @@ class StaticFallback:
             self.displayHandle.update(self)
 
 
+class ShownTracking:
+    """Mixin for views that skip redraws while no front end shows them.
+
+    Their JS reports ``{"event": "rendered"}`` and ``{"event": "removed"}``; `hidden` is True once the
+    view was displayed and no front end shows it now (its output cleared, its cell re-run), and then
+    marks the view stale; `trackShown` counts the events and says when a stale view is shown again, so
+    the caller redraws it. Forgotten views cost nothing during training.
+    """
+
+    _shown = 0
+    _shownEver = False
+    _stale = False
+
+    def hidden(self) -> bool:
+        """True (and the view marked stale) when the view was shown once and is shown nowhere now."""
+        if self._shownEver and self._shown <= 0:
+            self._stale = True
+            return True
+        return False
+
+    def trackShown(self, content: Any) -> bool:
+        """Counts a front end's "rendered" / "removed" message; True when a stale view was just shown again."""
+        event = content.get("event") if isinstance(content, dict) else None
+        if event == "rendered":
+            self._shown += 1
+            self._shownEver = True
+            if self._stale:
+                self._stale = False
+                return True
+        elif event == "removed":
+            self._shown -= 1
+        return False
+
+
 class View(StaticFallback, anywidget.AnyWidget):
     """Base of the anywidget views.
 

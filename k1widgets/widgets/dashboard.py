@@ -32,7 +32,7 @@ from k1widgets.live import Subscription
 from k1widgets.report import EDITABLE_HYPERS, dataSummary, functionName, jsonValue, modelSummary, optimizerSummary
 from k1widgets.selector import quietWarnings
 from k1widgets.settings import settings
-from k1widgets.widgets.base import StaticFallback, View, staticAsset
+from k1widgets.widgets.base import ShownTracking, StaticFallback, View, staticAsset
 from k1widgets.widgets.dashtabs import COMPUTE_TABS, ComputeTab, LossTab, TabContent, ViewsTab, note
 
 __all__ = ["TABS", "DashboardHeader", "DashboardView"]
@@ -63,7 +63,7 @@ class DashboardHeader(View):
     busy = traitlets.Unicode("").tag(sync=True)
 
 
-class DashboardView(StaticFallback, ipywidgets.VBox):
+class DashboardView(ShownTracking, StaticFallback, ipywidgets.VBox):
     """The live dashboard of a learner.
 
     Args:
@@ -100,9 +100,6 @@ class DashboardView(StaticFallback, ipywidgets.VBox):
         self._dataKey: Any = None
         self._dataSummary: dict[str, Any] = {}
         self._lossKey: tuple[Any, str] | None = None
-        self._shown = 0  # front-end views showing the dashboard now (its JS reports render and cleanup)
-        self._shownEver = False
-        self._stale = False
         self.header = DashboardHeader(header=self._headerState(), run=self._runState(), hypers=self._hyperState())
         self.header.on_msg(self._onMsg)
         self.tabs = ipywidgets.Tab(children=[ipywidgets.VBox() for _ in TABS], titles=TABS)
@@ -187,8 +184,7 @@ class DashboardView(StaticFallback, ipywidgets.VBox):
         """
         if self._closed:
             return
-        if self._shownEver and self._shown <= 0:
-            self._stale = True
+        if self.hidden():
             return
         hypers = self._hyperState()
         self.header.push(
@@ -269,18 +265,11 @@ class DashboardView(StaticFallback, ipywidgets.VBox):
     def _onMsg(self, widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):
             return
-        event = content.get("event")
-        if event == "rendered":
-            self._shown += 1
-            self._shownEver = True
-            if self._stale:
-                self._stale = False
+        if content.get("event") in ("rendered", "removed"):
+            if self.trackShown(content):
                 self.refresh()
                 if self._current is not None:
                     self._current.refresh()
-            return
-        if event == "removed":
-            self._shown -= 1
             return
         action = content.get("action")
         l = self.learner

@@ -35,7 +35,7 @@ from k1widgets.live import Feed, Subscription
 from k1widgets.plot.decimate import pointBudget
 from k1widgets.plot.svg import COLORS, logTicks
 from k1widgets.settings import settings
-from k1widgets.widgets.base import StaticFallback, View, staticAsset
+from k1widgets.widgets.base import ShownTracking, StaticFallback, View, staticAsset
 from k1widgets.widgets.plot import RangeControl, followWindow
 
 __all__ = ["HookLegend", "HookView", "LeafCache", "envelope", "regrid"]
@@ -268,7 +268,7 @@ def _yScale(log: bool) -> bqplot.Scale:
     return bqplot.LogScale() if log else bqplot.LinearScale()
 
 
-class HookView(StaticFallback, ipywidgets.VBox):
+class HookView(ShownTracking, StaticFallback, ipywidgets.VBox):
     """Live view of a `HookModule` / `HookParam` (every field) or of one of their `HookPlot` s.
 
     Args:
@@ -291,9 +291,6 @@ class HookView(StaticFallback, ipywidgets.VBox):
         self._lock = threading.RLock()
         self._closed = False
         self._pushing: int | None = None
-        self._shown = 0
-        self._shownEver = False
-        self._stale = False
         self.updates = 0
         self.bytesSent = 0  # payload bytes of the arrays sent by the latest update (diagnostics)
         self._leaves = LeafCache()
@@ -428,21 +425,13 @@ class HookView(StaticFallback, ipywidgets.VBox):
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
         """Re-reads the history and redraws (the feed calls this; safe from any thread)."""
-        if self._shownEver and self._shown <= 0:
-            self._stale = True
+        if self.hidden():
             return
         self._draw()
 
     def _onMsg(self, widget: Any, content: Any, buffers: Any) -> None:
-        event = content.get("event") if isinstance(content, dict) else None
-        if event == "rendered":
-            self._shown += 1
-            self._shownEver = True
-            if self._stale:
-                self._stale = False
-                self.refresh()
-        elif event == "removed":
-            self._shown -= 1
+        if self.trackShown(content):
+            self.refresh()
 
     def _draw(self, *, first: bool = False, user: bool = False) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ from k1widgets.live import Feed, Subscription
 from k1widgets.plot import SliceablePlot
 from k1widgets.plot.decimate import LeafIndex, LineData, decimateWindow, pointBudget
 from k1widgets.plot.svg import COLORS, logTicks
-from k1widgets.widgets.base import StaticFallback, View, staticAsset
+from k1widgets.widgets.base import ShownTracking, StaticFallback, View, staticAsset
 
 __all__ = ["PlotView", "RangeControl", "followWindow", "mapWindow"]
 
@@ -150,7 +150,7 @@ def _yScale(log: bool, o: dict[str, Any]) -> bqplot.Scale:
     return bqplot.LinearScale(min=lo, max=hi)
 
 
-class PlotView(StaticFallback, ipywidgets.VBox):
+class PlotView(ShownTracking, StaticFallback, ipywidgets.VBox):
     """Live bqplot view of a `SliceablePlot` (what ``p.widget()`` returns).
 
     Args:
@@ -166,9 +166,6 @@ class PlotView(StaticFallback, ipywidgets.VBox):
         self._lock = threading.RLock()
         self._closed = False
         self._pushing: int | None = None
-        self._shown = 0  # front-end views rendered now (the control's JS reports render and cleanup)
-        self._shownEver = False
-        self._stale = False
         self.updates = 0  # redraws so far (tests, diagnostics)
         data = plot.data()
         log = plot.panelOptions(0)["yscale"] == "log"
@@ -193,21 +190,13 @@ class PlotView(StaticFallback, ipywidgets.VBox):
         Skipped (and done when shown again) while the view was displayed once but no front end shows
         it now, e.g. after its output was cleared, so forgotten plots cost nothing during training.
         """
-        if self._shownEver and self._shown <= 0:
-            self._stale = True
+        if self.hidden():
             return
         self._draw(None, user=False)
 
     def _onMsg(self, widget: Any, content: Any, buffers: Any) -> None:
-        event = content.get("event") if isinstance(content, dict) else None
-        if event == "rendered":
-            self._shown += 1
-            self._shownEver = True
-            if self._stale:
-                self._stale = False
-                self.refresh()
-        elif event == "removed":
-            self._shown -= 1
+        if self.trackShown(content):
+            self.refresh()
 
     def _draw(self, data: list[list[LineData]] | None, *, user: bool, first: bool = False) -> None:
         with self._lock:
