@@ -159,7 +159,15 @@ def cachedVenv(name: str, requirements: list[str], constraints: list[str] = ()) 
 def lowestVenv() -> Path:
     """The venv with the lowest supported runtime versions and the test tools (cached)."""
     pins = lowestPins()
-    return cachedVenv("lowest", [*pins, *(devRequirement(t) for t in TEST_TOOLS)], constraints=pins)
+    # pip takes no extras in a constraints file: ``dask[distributed]==X`` is required, ``dask==X`` constrains
+    constraints = [f"{Requirement(p).name}=={lowestVersion(p)}" for p in pins]
+    return cachedVenv("lowest", [*pins, *(devRequirement(t) for t in TEST_TOOLS)], constraints=constraints)
+
+
+def lowestVersion(pin: str) -> str:
+    """The version of a ``name[extras]==version`` pin."""
+    (spec,) = Requirement(pin).specifier
+    return spec.version
 
 
 def workingTree(dest: Path) -> Path:
