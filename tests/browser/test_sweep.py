@@ -79,6 +79,8 @@ def test_sweep_view_live_hover_click_cancel_and_reopen(page, artifacts):
     expect(cell(pg, idx).locator(".k1w-sweep-curve")).to_be_visible(timeout=T)
 
     # Cancel (while the first lr=1.0 point waits): nothing new is submitted; the running point finishes
+    # (every point before the first lr=1.0 one has finished: 11 done, 1 failed; that one runs)
+    expect(view.locator(".k1w-sweep-done")).to_have_text("11 done", timeout=T)
     expect(view.locator('.k1w-sweep-cell[data-status="r"]')).to_have_count(1, timeout=T)
     view.locator(".k1w-sweep-cancel").click()
     expect(view.locator(".k1w-sweep-cancel")).to_have_text("Cancelling…")
