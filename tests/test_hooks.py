@@ -19,7 +19,7 @@ import k1widgets as k1lib
 from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
-from k1widgets.callbacks.hooks.stats import rawStats
+from k1widgets.callbacks.hooks.stats import SUBSET, rawStats
 from k1widgets.settings import settings
 
 
@@ -71,9 +71,10 @@ def naive(t):
     return t.mean().item(), std, t.min().item(), t.max().item()
 
 
-def test_statistics_equal_a_naive_reference_on_a_fixed_batch():
+@pytest.mark.parametrize("hidden", [10, 300])  # 300: outputs and weights above GROUP_NUMEL take the large path
+def test_statistics_equal_a_naive_reference_on_a_fixed_batch(hidden):
     torch.manual_seed(3)
-    model = Network(10)
+    model = Network(hidden)
     ref = copy.deepcopy(model)
     xb, yb = torch.randn(64, 1), torch.randn(64)
     l = oneBatchLearner(model, xb, yb)
@@ -89,14 +90,18 @@ def test_statistics_equal_a_naive_reference_on_a_fixed_batch():
         t = outs[name]
         rms = t.pow(2).mean().sqrt()
         zero = (t.abs() <= settings.hooks.zeroTol * rms).double().mean().item()
-        assert hm.values("zero")[0, j] == pytest.approx(zero, abs=1e-6)
+        subset = t.numel() > SUBSET  # near-zero counts and histograms from an even subset, scaled
+        assert hm.values("zero")[0, j] == pytest.approx(zero, abs=0.03 if subset else 1e-6)
         # the histogram: fractions over the output's [min, max], as numpy bins them
         _, fr, lo, hi = hm.histogram(j)
         v = t.double().reshape(-1).numpy()
         counts, _ = np.histogram(v, bins=settings.hooks.bins, range=(v.min(), v.max()))
         assert lo[0] == pytest.approx(v.min(), rel=1e-5) and hi[0] == pytest.approx(v.max(), rel=1e-5)
         assert fr[0].sum() == pytest.approx(1.0, abs=2e-3)
-        assert np.abs(fr[0] * len(v) - counts).sum() <= 2  # float32 vs float64 edges may move a value
+        if subset:
+            assert np.abs(fr[0] - counts / len(v)).sum() <= 0.1
+        else:
+            assert np.abs(fr[0] * len(v) - counts).sum() <= 2  # float32 vs float64 edges may move a value
     hp = l.HookParam
     assert hp.paths == [n for n, _ in ref.named_parameters()]
     for j, name in enumerate(hp.paths):

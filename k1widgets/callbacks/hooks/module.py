@@ -108,6 +108,7 @@ class HookModule(HookCallback):
         self._slotOf: dict[int, int] = {}
         self._entries: list[_Entry] = []
         self._seen: dict[tuple[int, int], _Entry] = {}
+        self._alive: list[torch.Tensor] = []  # large outputs of the forward pass going on (see _onForward)
         self._done: set[int] = set()
         self._rowT: torch.Tensor | None = None
         self._learning = True
@@ -226,6 +227,9 @@ class HookModule(HookCallback):
                 if t.requires_grad and t.grad_fn is not None:
                     t.register_hook(functools.partial(_bigGrad, entry))  # type: ignore[no-untyped-call]
                     entry.tensor = None  # nothing to read back later
+                # held until the forward pass ends: a freed output's id could come back as a later
+                # module's output, which would then pass for a duplicate of this one
+                self._alive.append(t)
             else:
                 if self._learning or slot in self._cloneSlots:
                     # an op after this module changes the tensor in place: keep a copy of it as it is now
@@ -241,6 +245,7 @@ class HookModule(HookCallback):
         """Forward pass done: remove the hook (the statistics wait for the gradients)."""
         if self._sampling:
             self._removeHandle()
+            self._alive = []
 
     def startStep(self) -> None:
         """Backward pass done: reduce every output and output gradient into the buffer row, together."""
@@ -371,6 +376,7 @@ class HookModule(HookCallback):
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+        self._alive = []
 
     def _cleanup(self) -> None:
         self._removeHandle()

@@ -22,13 +22,30 @@ import numpy as np
 import torch
 
 from k1widgets.callbacks.hooks.base import HookCallback
-from k1widgets.callbacks.hooks.stats import RAW, derive, rawStats
+from k1widgets.callbacks.hooks.stats import RAW, derive
 
 __all__ = ["HookParam"]
 
 FIELDS = ("mean", "std", "min", "max", "grad", "update")
 FLAT_NUMEL = 1 << 14
 """Parameters with at most this many values are copied into one flat vector and reduced by segment."""
+
+
+def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
+    """Raw rows (`RAW` columns, zero counts 0) of large parameters: three passes over each, few calls.
+
+    Norms in one ``_foreach_norm``; sums and ``aminmax`` per tensor (a whole-tensor ``aminmax`` is one
+    pass, unlike the per-row one that `rawStats` avoids).
+    """
+    sums = torch.stack([p.sum(dtype=torch.float32) for p in params])
+    if all(p.dtype == torch.float32 for p in params):
+        norms = torch.stack(torch._foreach_norm(params))
+    else:  # half precision: accumulate and return in float32
+        norms = torch.stack([torch.linalg.vector_norm(p, dtype=torch.float32) for p in params])
+    mm = [torch.aminmax(p) for p in params]
+    mn = torch.stack([m[0] for m in mm]).float()
+    mx = torch.stack([m[1] for m in mm]).float()
+    return torch.stack((sums, norms, mn, mx, torch.zeros_like(sums)), 1)
 
 
 def _flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -195,11 +212,12 @@ class HookParam(HookCallback):
             self._beforeFlat = []
             if big:
                 bigParams = [params[i] for i in big]
-                stats, order = rawStats(bigParams, zeroTol=None, bins=0, device=row.device)
-                self._putMany(row, [big[i] for i in order], stats)
+                self._putMany(row, big, _bigStats(bigParams).to(row.device, torch.float32))
                 if self.updateRatio and len(self._before) == len(bigParams):
-                    steps = torch._foreach_sub(bigParams, self._before)
-                    self._put(row, _UPDATE, big, torch.stack(torch._foreach_norm(steps)).to(row.device, torch.float32))
+                    # the step, in place in the copy (its sign does not matter for the norm): no new memory
+                    torch._foreach_sub_(self._before, bigParams)
+                    norms = torch.stack(torch._foreach_norm(self._before))
+                    self._put(row, _UPDATE, big, norms.to(row.device, torch.float32))
         self._pendingN[self._row, :, 0] = self._numel
         self._finishRow()
 

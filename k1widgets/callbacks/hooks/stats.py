@@ -14,12 +14,14 @@ Columns of a row (`RAW`): ``sum``, ``norm`` (the 2-norm, so the sum of squares i
 fraction on the host. One-element tensors get std NaN, silently.
 
 The histogram bins span each tensor's [min, max], so every value is counted. For tensors above
-`SUBSET` values, the near-zero count and the histogram come from an evenly strided subset of `SUBSET`
-values, scaled to the whole (a few percent of sampling error, at a fraction of the cost).
+`SUBSET` values, the near-zero count and the histogram come from an evenly strided subset of about
+`SUBSET` values (the stride coprime with the size, so every unit is visited), scaled to the whole (a
+few percent of sampling error, at a fraction of the cost).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -58,7 +60,7 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
     norm = torch.linalg.vector_norm(x, 2, dim=1)
     mn, mx = x.amin(1), x.amax(1)
     # near-zero counts and histograms: on an evenly strided subset of large rows, scaled to the whole
-    xs = (x if h == k else x[:h]) if n <= SUBSET else x[:h, :: -(-n // SUBSET)]
+    xs = (x if h == k else x[:h]) if n <= SUBSET else x[:h, :: _stride(n)]
     m = xs.shape[1]
     if zeroTol is None or h <= 0:
         zeros = torch.zeros_like(s)
@@ -88,6 +90,19 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
     if h < k:
         hist = torch.cat((hist, x.new_zeros(k - h, 2 + bins)))
     return torch.cat((head, hist), 1)
+
+
+@functools.cache
+def _stride(n: int) -> int:
+    """The subset's stride for ``n`` values: about ``n / SUBSET``, and coprime with ``n``.
+
+    Coprime, so the subset visits every position of every trailing dimension (a stride that divides
+    the row length, 5 for 64×300, would sample the same 60 of 300 units in every row).
+    """
+    s = -(-n // SUBSET)
+    while math.gcd(s, n) != 1:
+        s += 1
+    return s
 
 
 _OFFSETS: dict[tuple[int, int, torch.device], torch.Tensor] = {}
