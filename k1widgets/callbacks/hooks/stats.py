@@ -52,7 +52,7 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
     Near-zero counts and histograms only for the first ``nHist`` rows (the others get zeros). Written
     for few torch calls on small matrices (each costs microseconds there, whatever its size): separate
     ``amin``/``amax`` (``aminmax`` over a dim is ~15x slower on CPU), float arithmetic instead of
-    boolean masks, one ``bincount`` for all rows.
+    boolean masks, one ``scatter_add_`` for all rows' histograms.
     """
     k, n = x.shape
     h = nHist
@@ -83,7 +83,9 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
     idx = (xs - lo.unsqueeze(1)).mul_(scale).nan_to_num_(0.0, bins - 0.5, 0.0).clamp_(0, bins - 0.5).long()
     if h > 1:
         idx += _offsets(h, bins, x.device)
-    counts = torch.bincount(idx.view(-1), minlength=h * bins).view(h, bins).to(x.dtype)
+    # scatter_add_ of ones: about twice as fast as bincount on a CPU (no range check pass)
+    flat = idx.view(-1)
+    counts = x.new_zeros(h * bins).scatter_add_(0, flat, _ones(flat.numel(), x.dtype, x.device)).view(h, bins)
     if m != n:
         counts *= n / m  # a subset's counts stand for the whole tensor
     hist = torch.cat((lo.unsqueeze(1), hi.unsqueeze(1), counts), 1)
@@ -103,6 +105,20 @@ def _stride(n: int) -> int:
     while math.gcd(s, n) != 1:
         s += 1
     return s
+
+
+_ONES: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def _ones(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``n`` ones on ``device``, made once per size (read only)."""
+    key = (n, dtype, device)
+    t = _ONES.get(key)
+    if t is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        t = _ONES[key] = torch.ones(n, dtype=dtype, device=device)
+    return t
 
 
 _OFFSETS: dict[tuple[int, int, torch.device], torch.Tensor] = {}
