@@ -289,14 +289,21 @@ def test_reprs():
 
 
 def test_rawstats_groups_mixed_shapes_and_dtypes():
-    ts = [torch.randn(3, 4), torch.randn(12), torch.randn(3, 4).double(), torch.randn(70000), torch.ones(1)]
+    # 1,300,000 values: reduced chunk by chunk (the last chunk shorter)
+    big = torch.randn(1300, 1000) * 3 + 1
+    ts = [torch.randn(3, 4), torch.randn(12), torch.randn(3, 4).double(), torch.randn(70000), torch.ones(1), big]
     rows, order = rawStats(ts, bins=8)
-    assert sorted(order) == list(range(5))
+    assert sorted(order) == list(range(6))
     for r, i in zip(rows, order, strict=True):
         t = ts[i].double().reshape(-1)
-        assert r[0].item() == pytest.approx(t.sum().item(), rel=1e-4, abs=1e-5)
+        assert r[0].item() == pytest.approx(t.sum().item(), rel=1e-4, abs=1e-2)
+        assert r[1].item() == pytest.approx(t.norm().item(), rel=1e-5)
         assert r[2].item() == pytest.approx(t.min().item(), rel=1e-6)
+        assert r[3].item() == pytest.approx(t.max().item(), rel=1e-6)
         assert r[7:].sum().item() == pytest.approx(t.numel(), rel=1e-4)  # every value in some bin
+    withNan = big.clone()
+    withNan[700, 3] = math.nan
+    assert torch.isnan(rawStats([withNan])[0][0, :4]).all()  # a NaN shows, whichever chunk holds it
 
 
 def test_history_is_bounded_and_keeps_extremes():
