@@ -328,6 +328,11 @@ class Learner:
         sel._emitWarnings()  # once per tree, and never on a view's thread (quietWarnings)
         return sel
 
+    @property
+    def selector(self) -> Any:
+        """The same as `moduleSelector` (the base module's reference calls it ``l.selector``)."""
+        return self.moduleSelector
+
     # ------------------------------------------------------------------ running
     def _missing(self) -> list[str]:
         missing = [n for n in ("model", "data", "opt", "lossF") if getattr(self, "_" + n) is None]

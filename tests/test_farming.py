@@ -246,6 +246,26 @@ def test_cultivate_runs_missing_points_and_never_prompts(tmp_path, calls):
         cultivate(foo, var_names="prod", combos={"x": [1]}, gpus=0)
 
 
+def test_harvester_cultivate_is_the_seeds_method(tmp_path, calls):
+    def foo(x, y):
+        calls.append((x, y))
+        return x * y
+
+    h = Harvester(Runner(foo, "prod"), data_name=str(tmp_path / "h.pkl"))
+    ds = h.cultivate({"x": [1, 2], "y": [3, 4]}, verbosity=0)
+    assert ds["prod"].values.tolist() == [[3, 4], [6, 8]] and len(calls) == 4
+    ds = h.cultivate(combos={"x": [1, 2, 5], "y": [3, 4]}, num_workers=None, name="ignored", verbosity=0)
+    assert len(calls) == 6 and ds["prod"].sel(x=5, y=3).item() == 15  # only the new points ran
+    with pytest.raises(
+        TypeError,
+        match=r"Harvester.cultivate\(\) got an unexpected argument num_workerz=2.*"
+        r"Did you mean 'num_workers'",
+    ):
+        h.cultivate({"x": [1]}, num_workerz=2)
+    with pytest.raises(ValueError, match="never prompts"):
+        h.cultivate({"x": [1]}, on_error="ask")
+
+
 def test_harvest_cases_sync_false_and_save_full_ds(tmp_path, calls):
     path = str(tmp_path / "cases.pkl")
     h = Harvester(makeFoo(calls), data_name=path)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
+import pytest
 import torch
+
+from k1widgets.callbacks import UnknownCallbackError
 
 README_CODE = '''
 import torch
@@ -190,3 +194,20 @@ def test_readme_hook_cells(capsys):
     text = repr(l.moduleSelector)
     assert text.count("HookModule") == 3 and text.count("HookParam") == 3
     assert "<svg" in p._repr_html_() and "<svg" in m._repr_html_()
+
+
+def test_the_seeds_suspend_line_and_a_run_without_loss(capsys):
+    # the seed's `l.cbs` text suggests `cbs.suspend(["Loss", "Cuda"])`: on a CPU learner there is no Cuda
+    # callback to suspend, and suspending Loss turns the epoch-mode CancelOnLowLoss off for that run
+    l = runReadme()["l"]
+    losses = len(l.Loss.train)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with l.cbs.suspend(["Loss", "Cuda"]):
+            l.run(1)
+    assert l.status == "done" and len(l.Loss.train) == losses  # it ran, and recorded no loss
+    assert any("CancelOnLowLoss(epochMode=True) is inactive" in str(w.message) for w in caught)
+    assert not l.cbs.Loss.suspended
+    with pytest.raises(UnknownCallbackError, match="Did you mean 'Loss'"):
+        l.cbs.suspend(["Losss"])  # a typo is not a bundled callback: it is refused with the closest name
+    assert l.selector is l.moduleSelector  # the base module's name for it

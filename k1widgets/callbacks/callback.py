@@ -419,11 +419,14 @@ class Callbacks:
     def suspend(self, names: list[str] | tuple[str, ...] = ()) -> _Suspension:
         """Suspends callbacks by name until `restore()` (or the end of a ``with`` block).
 
-        Suspensions stack: each `restore()` undoes the latest one.
+        Suspensions stack: each `restore()` undoes the latest one. A name of a bundled callback that
+        this learner does not have (``"Cuda"`` on a CPU learner, as in the seed's
+        ``cbs.suspend(["Loss", "Cuda"])``) has nothing to suspend and is skipped; any other unknown
+        name raises `UnknownCallbackError` with the closest name.
         """
         if isinstance(names, str):
             names = [names]
-        cbs = [self[n] for n in names]
+        cbs = [self[n] for n in names if n in self._byName or n not in shortcuts.REGISTRY]
         return self._suspend(cbs)
 
     def suspendClasses(self, *classNames: str) -> _Suspension:

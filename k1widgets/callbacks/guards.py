@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import torch
 
 from k1widgets.callbacks.callback import Callback
 from k1widgets.cancel import CancelEpochException, CancelRunException
+from k1widgets.userframe import userStacklevel
 
 __all__ = ["BatchLimit", "CancelOnExplosion", "CancelOnLowLoss", "EpochLimit", "TimeLimit"]
 
@@ -43,10 +45,22 @@ class CancelOnLowLoss(Callback):
         from k1widgets.callbacks.loss import Loss
 
         cbs = self.learner.cbs
-        self._lossCb = next((cb for cb in cbs if isinstance(cb, Loss) and not cb.suspended), None)
+        losses = [cb for cb in cbs if isinstance(cb, Loss)]
+        self._lossCb = next((cb for cb in losses if not cb.suspended), None)
         if self.epochMode and self._lossCb is None:
-            msg = "CancelOnLowLoss(epochMode=True) reads the Loss callback's epoch averages; add one: l.cbs.withLoss()."
-            raise RuntimeError(msg)
+            if not losses:
+                msg = (
+                    "CancelOnLowLoss(epochMode=True) reads the Loss callback's epoch averages; "
+                    "add one: l.cbs.withLoss()."
+                )
+                raise RuntimeError(msg)
+            # suspended on purpose (the seed's ``with l.cbs.suspend(["Loss"]): ...``): this run has no
+            # epoch averages to compare, so the guard sits it out
+            warnings.warn(
+                "CancelOnLowLoss(epochMode=True) is inactive for this run: the Loss callback it reads is suspended.",
+                UserWarning,
+                stacklevel=userStacklevel(),
+            )
 
     def endBatch(self) -> None:
         """Batch mode: compares the current validation batch's loss."""
@@ -62,7 +76,7 @@ class CancelOnLowLoss(Callback):
         """Epoch mode: compares this epoch's average validation loss (NaN, i.e. no validation, never passes)."""
         if not self.epochMode:
             return
-        if self._lossCb is None:  # startRun raised for epoch mode without a Loss
+        if self._lossCb is None:  # Loss suspended for this run (startRun warned)
             return
         valid = self._lossCb.epoch.valid
         if len(valid) and valid[-1] < self.loss:

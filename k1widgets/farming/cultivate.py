@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-import os
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import xarray as xr
 
-from k1widgets.farming.harvester import Harvester
+from k1widgets.farming.harvester import ON_ERROR, ON_EXISTING, Harvester, checkGrowKwargs
 from k1widgets.farming.runner import Runner
 from k1widgets.farming.sweep import Sweep
 
 __all__ = ["ON_ERROR", "ON_EXISTING", "cultivate"]
-
-ON_EXISTING = ("resume", "raise", "delete", "skip")
-"""``on_existing``: what to do when ``data_name`` already holds data. Default ``"resume"``: never a prompt."""
-ON_ERROR = ("record", "raise", "skip")
-"""``on_error``: ``"record"`` (default) stores each failure and raises after the sweep if ``raise_errors``;
-``"raise"`` forces raising after the sweep; ``"skip"`` never raises (failures are still recorded)."""
-
-_CROP_ONLY = ("subprocess", "num_threads", "gpus", "affinities")
-
-
-def _choice(name: str, value: str, valid: Sequence[str]) -> str:
-    if value in valid:
-        return value
-    close = difflib.get_close_matches(str(value), valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    ask = " k1widgets never prompts, so 'ask' is not available." if value == "ask" else ""
-    msg = f"{name}={value!r} is not valid: use one of {', '.join(map(repr, valid))}.{ask}{hint}"
-    raise ValueError(msg)
 
 
 def cultivate(
@@ -99,57 +80,25 @@ def cultivate(
     Returns:
         The full dataset (None if nothing was stored), or the running `Sweep` with ``background=True``.
     """
-    for k, v in grow_kwargs.items():
-        if k in _CROP_ONLY and (v is None or v is False or v == "auto"):
-            continue
-        valid = ", ".join(sorted(cultivate.__kwdefaults__ or {}))
-        why = (
-            " xyzpy's crop subprocess options have no equivalent here: use a Dask or Ray executor"
-            if k in _CROP_ONLY
-            else ""
-        )
-        close = difflib.get_close_matches(k, list(cultivate.__kwdefaults__ or {}), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        msg = f"cultivate() got an unexpected argument {k}={v!r}.{why}{hint} Valid arguments: {valid}."
-        raise TypeError(msg)
-    on_existing = _choice("on_existing", on_existing, ON_EXISTING)
-    on_error = _choice("on_error", on_error, ON_ERROR)
-    if on_error == "raise":
-        raise_errors = True
-    elif on_error == "skip":
-        raise_errors = False
+    checkGrowKwargs("cultivate()", grow_kwargs, list(inspect.signature(cultivate).parameters))
     if isinstance(fn, Harvester):
         harvester = fn
     else:
         runner = fn if isinstance(fn, Runner) else Runner(fn, var_names, **dict(runner_opts or {}))
         harvester = Harvester(runner, data_name=data_name, **dict(harvester_opts or {}))
-    if harvester.data_name and (
-        os.path.exists(harvester.data_name) or os.path.exists(harvester.data_name + ".k1sweep")
-    ):
-        if on_existing == "raise":
-            msg = (
-                f"{harvester.data_name!r} already holds a sweep (on_existing='raise'). Use on_existing='resume' to "
-                f"compute only the missing points, or 'delete' to start again."
-            )
-            raise FileExistsError(msg)
-        if on_existing == "delete":
-            harvester.delete_ds()
-        elif on_existing == "skip":
-            return harvester.full_ds
-    sweep = harvester.harvest_combos(
-        combos or {},
-        cases=cases,
+    return harvester.cultivate(
+        combos,
+        cases,
+        constants,
         missing_only=missing_only,
-        overwrite=None if missing_only else True,
-        constants=constants or {},
-        background=background,
+        shuffle=shuffle,
         executor=executor,
         num_workers=num_workers,
         raise_errors=raise_errors,
-        shuffle=shuffle,
-        seed=seed,
         verbosity=verbosity,
+        on_existing=on_existing,
+        on_error=on_error,
+        background=background,
+        seed=seed,
+        **grow_kwargs,
     )
-    if background:
-        return sweep
-    return harvester.full_ds

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +27,42 @@ __all__ = ["Harvester"]
 Record = dict[str, Any]
 CONSOLIDATE_AT = 512
 """A harvest consolidates the store when this many point files wait (amortised O(1) writes per point)."""
+
+
+ON_EXISTING = ("resume", "raise", "delete", "skip")
+"""``on_existing``: what to do when ``data_name`` already holds data. Default ``"resume"``: never a prompt."""
+ON_ERROR = ("record", "raise", "skip")
+"""``on_error``: ``"record"`` (default) stores each failure and raises after the sweep if ``raise_errors``;
+``"raise"`` forces raising after the sweep; ``"skip"`` never raises (failures are still recorded)."""
+
+_CROP_ONLY = ("subprocess", "num_threads", "gpus", "affinities")
+
+
+def _choice(name: str, value: str, valid: Sequence[str]) -> str:
+    if value in valid:
+        return value
+    close = difflib.get_close_matches(str(value), valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    ask = " k1widgets never prompts, so 'ask' is not available." if value == "ask" else ""
+    msg = f"{name}={value!r} is not valid: use one of {', '.join(map(repr, valid))}.{ask}{hint}"
+    raise ValueError(msg)
+
+
+def checkGrowKwargs(where: str, grow_kwargs: Mapping[str, Any], valid: Sequence[str]) -> None:
+    """Refuses xyzpy crop options other than their no-op values, and unknown arguments, naming the valid ones."""
+    names = sorted(n for n in valid if n not in ("self", "fn", "grow_kwargs"))
+    for k, v in grow_kwargs.items():
+        if k in _CROP_ONLY and (v is None or v is False or v == "auto"):
+            continue
+        why = (
+            " xyzpy's crop subprocess options have no equivalent here: use a Dask or Ray executor"
+            if k in _CROP_ONLY
+            else ""
+        )
+        close = difflib.get_close_matches(k, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        msg = f"{where} got an unexpected argument {k}={v!r}.{why}{hint} Valid arguments: {', '.join(names)}."
+        raise TypeError(msg)
 
 
 class Harvester:
@@ -326,6 +365,73 @@ class Harvester:
             grid=grid,
         )
         self.store.writeMeta(meta)
+
+    def cultivate(
+        self,
+        combos: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        cases: Iterable[Any] | None = None,
+        constants: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        parent_dir: str | None = None,
+        batchsize: int | None = None,
+        num_batches: int | None = None,
+        missing_only: bool = True,
+        shuffle: bool = True,
+        executor: Any = None,
+        num_workers: int | None = None,
+        raise_errors: bool = True,
+        verbosity: int = 1,
+        on_existing: str = "resume",
+        on_error: str = "record",
+        clean_up: bool | None = None,
+        background: bool = False,
+        seed: int | None = None,
+        **grow_kwargs: Any,
+    ) -> xr.Dataset | Sweep | None:
+        """Runs the missing points of ``combos`` (× ``cases``) into this harvester: xyzpy's ``Harvester.cultivate``.
+
+        The same as ``cultivate(harvester, ...)`` (see `k1widgets.farming.cultivate` for every argument):
+        ``name``, ``parent_dir``, ``batchsize``, ``num_batches`` and ``clean_up`` are accepted for
+        xyzpy compatibility and unused (every point is stored on its own, there are no crops).
+
+        Returns:
+            The full dataset (None if nothing was stored), or the running `Sweep` with ``background=True``.
+        """
+        checkGrowKwargs("Harvester.cultivate()", grow_kwargs, list(inspect.signature(Harvester.cultivate).parameters))
+        on_existing = _choice("on_existing", on_existing, ON_EXISTING)
+        on_error = _choice("on_error", on_error, ON_ERROR)
+        if on_error == "raise":
+            raise_errors = True
+        elif on_error == "skip":
+            raise_errors = False
+        if self.data_name and (os.path.exists(self.data_name) or os.path.exists(self.data_name + ".k1sweep")):
+            if on_existing == "raise":
+                msg = (
+                    f"{self.data_name!r} already holds a sweep (on_existing='raise'). Use on_existing='resume' to "
+                    f"compute only the missing points, or 'delete' to start again."
+                )
+                raise FileExistsError(msg)
+            if on_existing == "delete":
+                self.delete_ds()
+            elif on_existing == "skip":
+                return self.full_ds
+        sweep = self.harvest_combos(
+            combos or {},
+            cases=cases,
+            missing_only=missing_only,
+            overwrite=None if missing_only else True,
+            constants=constants or {},
+            background=background,
+            executor=executor,
+            num_workers=num_workers,
+            raise_errors=raise_errors,
+            shuffle=shuffle,
+            seed=seed,
+            verbosity=verbosity,
+        )
+        if background:
+            return sweep
+        return self.full_ds
 
     def harvest_combos(
         self,
