@@ -279,3 +279,14 @@ def test_harvest_cases_sync_false_and_save_full_ds(tmp_path, calls):
     assert on_disk.full_ds["sum"].sel(x=5, y=50).item() == 55
     assert on_disk.store.pending() == 0  # saving consolidated everything into the data file
     assert on_disk.load_full_ds().identical(on_disk.full_ds)
+
+
+def test_a_netcdf_engine_that_is_not_installed_is_refused_at_once(tmp_path):
+    try:
+        xr.Dataset().to_netcdf(engine="h5netcdf")
+        pytest.skip("h5netcdf works here (tests/test_farming_store.py stores netCDF)")
+    except (ImportError, ValueError):
+        pass
+    with pytest.raises(ValueError, match=r"engine 'h5netcdf' cannot write netCDF here.*'pickle'.*pip install h5netcdf"):
+        Harvester(Runner(lambda x: x, "y"), data_name=str(tmp_path / "n.nc"), engine="h5netcdf")
+    assert not os.listdir(tmp_path)  # nothing written

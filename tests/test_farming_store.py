@@ -16,9 +16,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 
-from k1widgets.farming import CorruptFileWarning, Harvester, SweepError, label
+from k1widgets.farming import CorruptFileWarning, Harvester, Runner, SweepError, label
 
 
 def counting(calls, fail=()):
@@ -267,3 +269,23 @@ def test_point_keys_ignore_parameter_order_and_keep_types():
     keys = {pointKey({"x": v}) for v in (1, 1.0, True, "1")}
     assert len(keys) == 4
     assert all(k.replace("-", "").replace("=", "").replace("_", "").replace(".", "").isalnum() for k in keys)
+
+
+def test_a_netcdf_store_round_trips_and_resumes(tmp_path):
+    pytest.importorskip("h5py")  # the dev extra installs h5netcdf and h5py
+    def f(x, y):
+        return x * y, np.arange(3) * x
+
+    runner = Runner(f, ["p", "c"], var_dims={"c": ["k"]}, var_coords={"k": [0, 1, 2]})
+    path = str(tmp_path / "s.nc")
+    h = Harvester(runner, data_name=path, engine="h5netcdf")
+    h.harvest_combos({"x": [1, 2], "y": [3, 4]}, verbosity=0)
+    h.consolidate()
+    plain = xr.open_dataset(path, engine="h5netcdf")  # a real netCDF file, readable without k1widgets
+    assert plain["p"].values.tolist() == [[3, 4], [6, 8]] and plain["c"].sel(x=2, y=3).values.tolist() == [0, 2, 4]
+    plain.close()
+    again = Harvester(runner, data_name=path, engine="h5netcdf")
+    again.harvest_combos({"x": [1, 5], "y": [3]}, missing_only=True, verbosity=0)
+    again.consolidate()
+    ds = Harvester(None, data_name=path, engine="h5netcdf").full_ds
+    assert ds["p"].sel(x=5, y=3).item() == 15 and ds["p"].sel(x=2, y=4).item() == 8

@@ -65,6 +65,20 @@ def checkGrowKwargs(where: str, grow_kwargs: Mapping[str, Any], valid: Sequence[
         raise TypeError(msg)
 
 
+def _checkEngine(engine: str) -> None:
+    """Refuses at once an engine that cannot write here (not when the first consolidation comes)."""
+    try:
+        xr.Dataset({"a": ("x", [0])}).to_netcdf(engine=engine)  # type: ignore[call-overload]
+    except Exception as e:  # any failure means this engine cannot store the sweep
+        installed = ", ".join(repr(n) for n in ["pickle", *xr.backends.list_engines()] if n != "store")
+        msg = (
+            f"Harvester engine {engine!r} cannot write netCDF here ({type(e).__name__}: {e}). "
+            f"Engines xarray knows here: {installed}. For netCDF, install its packages "
+            "(pip install h5netcdf h5py, or scipy)."
+        )
+        raise ValueError(msg) from e
+
+
 class Harvester:
     """Runs a `Runner` over parameters and merges the results into ``full_ds``, stored on disk.
 
@@ -106,6 +120,8 @@ class Harvester:
         consolidateAt: int = CONSOLIDATE_AT,
         syncPoints: bool = False,
     ) -> None:
+        if engine != "pickle":
+            _checkEngine(engine)
         self.runner = runner
         self.data_name = data_name
         self.chunks = chunks
