@@ -273,6 +273,7 @@ def test_point_keys_ignore_parameter_order_and_keep_types():
 
 def test_a_netcdf_store_round_trips_and_resumes(tmp_path):
     pytest.importorskip("h5py")  # the dev extra installs h5netcdf and h5py
+
     def f(x, y):
         return x * y, np.arange(3) * x
 
