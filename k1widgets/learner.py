@@ -755,7 +755,7 @@ class Learner:
         return l
 
     # ------------------------------------------------------------------ persistence
-    def save(self, fileName: str | os.PathLike[str], *, quiet: bool = False) -> None:
+    def save(self, fileName: str | os.PathLike[str] | None = None, *, quiet: bool = False) -> None:
         """Saves the learner (all but its data) as ``<fileName>.pth``, and its weights as ``<fileName>.model.pth``.
 
         One save is one generation: ``Learner.load`` and `loadWeights` read ``<fileName>.pth`` alone,
@@ -783,7 +783,7 @@ class Learner:
         return base + ".pth"
 
     @staticmethod
-    def load(fileName: str | os.PathLike[str]) -> Learner:
+    def load(fileName: str | os.PathLike[str] | None = None) -> Learner:
         """Loads a learner saved with `save` (``l = Learner.load("run1")``).
 
         Loading unpickles code, so **only load files you trust**. To load only a model's weights,

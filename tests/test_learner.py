@@ -392,6 +392,11 @@ def test_load_errors_say_what_is_wrong(tmp_path, learner, capsys):
         k1lib.Learner.load(tmp_path / "notLearner")
     with pytest.raises(ValueError, match="needs a file name"):
         learner.save("")
+    # the seed's signatures default the name to None (k1lib then wrote "None.pth" or prompted): here, the fix
+    with pytest.raises(ValueError, match=r"l.save\(\) needs a file name, e.g. l.save\('run1'\)"):
+        learner.save()
+    with pytest.raises(ValueError, match=r"Learner.load\(\) needs a file name"):
+        k1lib.Learner.load()
 
 
 def test_ctrl_c_cleans_up_and_the_learner_runs_again(learner):
