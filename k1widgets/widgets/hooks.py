@@ -36,7 +36,7 @@ from k1widgets.plot.decimate import pointBudget
 from k1widgets.plot.svg import COLORS, logTicks
 from k1widgets.settings import settings
 from k1widgets.widgets.base import ShownTracking, StaticFallback, View, staticAsset
-from k1widgets.widgets.plot import RangeControl, followWindow
+from k1widgets.widgets.plot import RangeControl, RangeZoom, followWindow
 
 __all__ = ["HookLegend", "HookView", "LeafCache", "envelope", "regrid"]
 
@@ -268,7 +268,7 @@ def _yScale(log: bool) -> bqplot.Scale:
     return bqplot.LogScale() if log else bqplot.LinearScale()
 
 
-class HookView(ShownTracking, StaticFallback, ipywidgets.VBox):
+class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
     """Live view of a `HookModule` / `HookParam` (every field) or of one of their `HookPlot` s.
 
     Args:
@@ -517,40 +517,6 @@ class HookView(ShownTracking, StaticFallback, ipywidgets.VBox):
             leaves.envelope(x, read, i1, n, max(4, ctx - share)),
         ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-    # ------------------------------------------------------------------ events
-    def _onWindow(self, change: dict[str, Any]) -> None:
-        if self._pushing == threading.get_ident():
-            return
-        if change["name"] == "followLatest" and change["new"]:
-            self.refresh()
-        else:
-            self._draw(user=True)
-
-    def _onLog(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            for p in self.panels:
-                p.setLog(bool(change["new"]))
-        self._draw(user=True)
-
-    def zoom(self, low: float | None = None, high: float | None = None) -> None:
-        """Shows batches [low, high] in every panel and stops following (``high=None``: follow the end)."""
-        c = self.control
-        ext = c.extents[0] if c.extents else [0.0, 1.0]
-        value = [ext[0] if low is None else float(low), ext[1] if high is None else float(high)]
-        with self._lock:
-            self._pushing = threading.get_ident()
-            try:
-                c.push(value=value, followLatest=high is None, zoomSeq=c.zoomSeq + 1)
-            finally:
-                self._pushing = None
-        self._draw(user=True)
-
-    @property
-    def window(self) -> tuple[float, float] | None:
-        """The window Python knows of, in batches (None before any data)."""
-        v = self.control.value
-        return (v[0], v[1]) if v else None
 
     def close(self) -> None:
         """Closes the view and everything in it, and stops following the feed."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bqplot
 import ipywidgets
@@ -81,6 +81,59 @@ class RangeControl(View):
     followLatest = traitlets.Bool(True).tag(sync=True)
     log = traitlets.Bool(False).tag(sync=True)
     zoomSeq = traitlets.Int(0).tag(sync=True)
+
+
+class RangeZoom:
+    """Mixin for a view of panels under one `RangeControl`: the control's events, `zoom` and `window`.
+
+    The view provides ``control`` (its `RangeControl`), ``panels`` (each with ``setLog``), ``_lock``,
+    ``_pushing`` (the thread that is pushing the window itself, so its trait changes are not taken for
+    the front end's), ``refresh()`` and ``_draw(user=...)``.
+    """
+
+    control: RangeControl
+    panels: Sequence[Any]
+    _lock: threading.RLock
+    _pushing: int | None
+
+    if TYPE_CHECKING:
+
+        def refresh(self) -> None: ...
+
+        def _draw(self, *, user: bool) -> None: ...
+
+    def _onWindow(self, change: dict[str, Any]) -> None:
+        if self._pushing == threading.get_ident():  # our own push from _draw, not the front end
+            return
+        if change["name"] == "followLatest" and change["new"]:
+            self.refresh()
+        else:
+            self._draw(user=True)
+
+    def _onLog(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            for p in self.panels:
+                p.setLog(bool(change["new"]))
+        self._draw(user=True)
+
+    def zoom(self, low: float | None = None, high: float | None = None) -> None:
+        """Shows [low, high] of the x axis in every panel and stops following (``high=None``: follow the end)."""
+        c = self.control
+        ext = c.extents[0] if c.extents else [0.0, 1.0]
+        value = [ext[0] if low is None else float(low), ext[1] if high is None else float(high)]
+        with self._lock:
+            self._pushing = threading.get_ident()  # one redraw below, not one per trait
+            try:
+                c.push(value=value, followLatest=high is None, zoomSeq=c.zoomSeq + 1)
+            finally:
+                self._pushing = None
+        self._draw(user=True)
+
+    @property
+    def window(self) -> tuple[float, float] | None:
+        """The window Python knows of, in the first panel's x units (None before any data)."""
+        v = self.control.value
+        return (v[0], v[1]) if v else None
 
 
 class _PanelView:
@@ -150,7 +203,7 @@ def _yScale(log: bool, o: dict[str, Any]) -> bqplot.Scale:
     return bqplot.LinearScale(min=lo, max=hi)
 
 
-class PlotView(ShownTracking, StaticFallback, ipywidgets.VBox):
+class PlotView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
     """Live bqplot view of a `SliceablePlot` (what ``p.widget()`` returns).
 
     Args:
@@ -198,7 +251,7 @@ class PlotView(ShownTracking, StaticFallback, ipywidgets.VBox):
         if self.trackShown(content):
             self.refresh()
 
-    def _draw(self, data: list[list[LineData]] | None, *, user: bool, first: bool = False) -> None:
+    def _draw(self, data: list[list[LineData]] | None = None, *, user: bool, first: bool = False) -> None:
         with self._lock:
             if self._closed:
                 return
@@ -259,40 +312,6 @@ class PlotView(ShownTracking, StaticFallback, ipywidgets.VBox):
                 pv.ys.min, pv.ys.max = lo, hi
             if log and lo > 0:  # d3 labels every minor tick of a log axis; choose readable ones
                 pv.yAxis.tick_values = np.array(logTicks(lo, hi))
-
-    # ------------------------------------------------------------------ events
-    def _onWindow(self, change: dict[str, Any]) -> None:
-        if self._pushing == threading.get_ident():  # our own push from _draw, not the front end
-            return
-        if change["name"] == "followLatest" and change["new"]:
-            self.refresh()
-        else:
-            self._draw(None, user=True)
-
-    def _onLog(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            for pv in self.panels:
-                pv.setLog(bool(change["new"]))
-        self._draw(None, user=True)
-
-    def zoom(self, low: float | None = None, high: float | None = None) -> None:
-        """Shows [low, high] of the first panel's x axis and stops following (``high=None``: follow the end)."""
-        c = self.control
-        ext = c.extents[0] if c.extents else [0.0, 1.0]
-        value = [ext[0] if low is None else float(low), ext[1] if high is None else float(high)]
-        with self._lock:
-            self._pushing = threading.get_ident()  # one redraw below, not one per trait
-            try:
-                c.push(value=value, followLatest=high is None, zoomSeq=c.zoomSeq + 1)
-            finally:
-                self._pushing = None
-        self._draw(None, user=True)
-
-    @property
-    def window(self) -> tuple[float, float] | None:
-        """The window Python knows of, in the first panel's x units (None before any data)."""
-        v = self.control.value
-        return (v[0], v[1]) if v else None
 
     def close(self) -> None:
         """Closes the view, its figures and the control, and stops following the feed."""
