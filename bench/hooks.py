@@ -17,7 +17,6 @@ Run: ``./run bench bench/hooks.py`` (bench/.venv has k1lib 1.8.1), or ``python b
 from __future__ import annotations
 
 import copy
-import gc
 import io
 import os
 import statistics
@@ -30,7 +29,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from overhead import Bare, K1lib, Ours, Variant, makeData
+from overhead import Bare, K1lib, Ours, Variant, interleave, makeData
 
 import k1widgets
 from k1widgets.data import Data, DataLoader
@@ -149,22 +148,7 @@ def cnnK1lib() -> type[Variant]:
 # ---------------------------------------------------------------------- measuring
 def measure(title: str, base: nn.Module, data: Any, variants: list[type[Variant]], rounds: int, batches: int) -> None:
     vs = [cls(copy.deepcopy(base), data) for cls in variants]
-    for v in vs:
-        for _ in range(2):
-            v.epoch()
-    cpu: dict[str, list[float]] = {v.name: [] for v in vs}
-    wall: dict[str, list[float]] = {v.name: [] for v in vs}
-    for r in range(rounds):
-        order = vs[r % len(vs) :] + vs[: r % len(vs)]
-        for v in order:
-            gc.collect()
-            t0, c0 = time.perf_counter(), time.process_time()
-            n = v.epoch()
-            c1, t1 = time.process_time(), time.perf_counter()
-            if n != batches:
-                print(f"  warning: {v.name} ran {n} batches, not {batches}")
-            cpu[v.name].append(c1 - c0)
-            wall[v.name].append(t1 - t0)
+    cpu, wall = interleave(vs, rounds, batches)
     bare = vs[0].name
     print(f"\n{title}, {batches} batches/epoch, {rounds} rounds (x bare: median of per-round ratios)")
     print(f"  {'variant':<56} {'CPU ms/epoch':>12} {'x bare (CPU)':>12} {'x bare (wall)':>13} {'samples/epoch':>13}")

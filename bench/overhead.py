@@ -210,12 +210,13 @@ def available() -> list[type[Variant]]:
     return variants
 
 
-def measure(hidden: int, rounds: int, variants: list[type[Variant]]) -> None:
-    torch.manual_seed(0)
-    base = Network(hidden)
-    data = makeData()
-    vs = [cls(copy.deepcopy(base), data) for cls in variants]
-    for v in vs:  # warm-up epochs
+def interleave(vs: list[Variant], rounds: int, batches: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Two warm-up epochs each, then ``rounds`` rounds of one epoch per variant in a rotating order.
+
+    Returns the CPU and wall seconds of each variant's epochs, by name, in round order (so ratios can be
+    taken per round).
+    """
+    for v in vs:
         for _ in range(2):
             v.epoch()
     cpu: dict[str, list[float]] = {v.name: [] for v in vs}
@@ -227,10 +228,19 @@ def measure(hidden: int, rounds: int, variants: list[type[Variant]]) -> None:
             t0, c0 = time.perf_counter(), time.process_time()
             n = v.epoch()
             c1, t1 = time.process_time(), time.perf_counter()
-            if n != 157:
-                print(f"  warning: {v.name} ran {n} batches, not 157")
+            if n != batches:
+                print(f"  warning: {v.name} ran {n} batches, not {batches}")
             cpu[v.name].append(c1 - c0)
             wall[v.name].append(t1 - t0)
+    return cpu, wall
+
+
+def measure(hidden: int, rounds: int, variants: list[type[Variant]]) -> None:
+    torch.manual_seed(0)
+    base = Network(hidden)
+    data = makeData()
+    vs = [cls(copy.deepcopy(base), data) for cls in variants]
+    cpu, wall = interleave(vs, rounds, 157)
     bareCpu = statistics.median(cpu[Bare.name])
     params = sum(p.numel() for p in base.parameters())
     print(f"\nREADME network, hidden {hidden} ({params:,} parameters), 157 batches/epoch, {rounds} rounds")
