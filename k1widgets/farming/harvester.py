@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -65,6 +66,7 @@ def checkGrowKwargs(where: str, grow_kwargs: Mapping[str, Any], valid: Sequence[
         raise TypeError(msg)
 
 
+@functools.cache  # an engine that wrote once in this process keeps working: check it once
 def _checkEngine(engine: str) -> None:
     """Refuses at once an engine that cannot write here (not when the first consolidation comes)."""
     try:

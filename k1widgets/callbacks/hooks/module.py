@@ -244,8 +244,7 @@ class HookModule(HookCallback):
     def endPass(self) -> None:
         """Forward pass done: remove the hook (the statistics wait for the gradients)."""
         if self._sampling:
-            self._removeHandle()
-            self._alive = []
+            self._removeHandle()  # and lets go of the forward pass's large outputs
 
     def startStep(self) -> None:
         """Backward pass done: reduce every output and output gradient into the buffer row, together."""

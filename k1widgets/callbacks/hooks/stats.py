@@ -130,32 +130,16 @@ def _stride(n: int) -> int:
     return s
 
 
-_ONES: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def _ones(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``n`` ones on ``device``, made once per size (read only)."""
-    key = (n, dtype, device)
-    t = _ONES.get(key)
-    if t is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        t = _ONES[key] = torch.ones(n, dtype=dtype, device=device)
-    return t
+    return torch.ones(n, dtype=dtype, device=device)
 
 
-_OFFSETS: dict[tuple[int, int, torch.device], torch.Tensor] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _offsets(k: int, bins: int, device: torch.device) -> torch.Tensor:
-    """``[[0], [bins], [2 bins], ...]`` on ``device``, made once per shape."""
-    key = (k, bins, device)
-    t = _OFFSETS.get(key)
-    if t is None:
-        if len(_OFFSETS) > 256:
-            _OFFSETS.clear()
-        t = _OFFSETS[key] = torch.arange(0, k * bins, bins, device=device)[:, None]
-    return t
+    """``[[0], [bins], [2 bins], ...]`` on ``device``, made once per shape (read only)."""
+    return torch.arange(0, k * bins, bins, device=device)[:, None]
 
 
 def rawStats(
