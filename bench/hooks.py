@@ -8,7 +8,9 @@ shared/notes/performance.md §2): the seed README's network at hidden 10 and 256
 Variants: the bare loop; the Learner with its default callbacks but without the hooks (for scale);
 the Learner with the default callbacks and ``l.css = "*"`` (every module and parameter hooked) at the
 default cadence (``settings.hooks.every``); the same recording every batch; k1lib 1.8.1's default
-Learner (``css = "*"``, hooks every 3rd batch with ``.item()`` syncs). Then the kernel-side cost of one
+Learner (``css = "*"``, hooks every 3rd batch with ``.item()`` syncs); and the technique of
+performance.md §2 that the issue's targets came from (`_Reference`: four statistics and nothing else,
+at the default cadence and every batch), measured in the same run. Then the kernel-side cost of one
 live update of a HookModule view of 50 modules over 10,000 samples (time and bytes sent).
 
 Run: ``./run bench bench/hooks.py`` (bench/.venv has k1lib 1.8.1), or ``python bench/hooks.py [--quick]``.
@@ -29,7 +31,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from overhead import Bare, K1lib, Ours, Variant, interleave, makeData
+from overhead import Bare, K1lib, Ours, Variant, interleave, makeData, mse
 
 import k1widgets
 from k1widgets.data import Data, DataLoader
@@ -58,6 +60,99 @@ class HooksEvery(Ours):
     def attach(self) -> None:
         self.l.css = "*"
         self.l.HookModule.every = self.l.HookParam.every = 1
+
+
+# ---------------------------------------------------------------------- the reference technique
+class _Reference:
+    """performance.md §2's measured technique, around a bare loop: the anchor the issue's targets came from.
+
+    On a sampled training batch: a forward hook per module (container outputs de-duplicated by id) and a
+    tensor hook on each output; sum, dot and aminmax of outputs, output gradients and parameters into a
+    preallocated buffer, copied to the host every 20 samples; hooks registered for sampled batches only.
+    It records mean, std, min and max and nothing else: no histogram, near-zero fraction, gradient
+    norm or update ratio, no history, no views.
+    """
+
+    def __init__(self, model: nn.Module, every: int) -> None:
+        self.model, self.every = model, every
+        self.mods = list(model.modules())
+        self.buf = torch.zeros(20, len(self.mods), 2, 4)
+        self.pbuf = torch.zeros(20, len(list(model.parameters())), 4)
+        self.row = self.i = 0
+        self.handles: list[Any] = []
+        self.seen: set[int] = set()
+
+    @staticmethod
+    def stats(t: torch.Tensor, out: torch.Tensor) -> None:
+        f = t.reshape(-1)
+        mn, mx = torch.aminmax(f)
+        torch.stack((f.sum(), torch.dot(f, f), mn, mx), out=out)
+
+    def forward(self, i: int, out: torch.Tensor) -> None:
+        if id(out) in self.seen:
+            return
+        self.seen.add(id(out))
+        self.stats(out.detach(), self.buf[self.row, i, 0])
+        if out.requires_grad:
+            out.register_hook(lambda g, i=i: self.stats(g, self.buf[self.row, i, 1]))
+
+    def before(self) -> bool:
+        """At the start of a training batch: registers the hooks if it is sampled."""
+        sampled = self.i % self.every == 0
+        self.i += 1
+        if sampled:
+            self.seen = set()
+            for i, m in enumerate(self.mods):
+                self.handles.append(m.register_forward_hook(lambda m, inp, out, i=i: self.forward(i, out)))
+        return sampled
+
+    def after(self) -> None:
+        """After the step of a sampled batch: parameter statistics, then the hooks go."""
+        with torch.no_grad():
+            for j, p in enumerate(self.model.parameters()):
+                self.stats(p, self.pbuf[self.row, j])
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+        self.row += 1
+        if self.row == 20:
+            self.buf.cpu().numpy().copy()
+            self.pbuf.cpu().numpy().copy()
+            self.row = 0
+
+
+def reference(base: type[Variant], every: int, lossF: Any) -> type[Variant]:
+    """``base``'s bare loop (README network or CNN) with `_Reference` hooks every ``every``-th training batch."""
+
+    class Reference(base):  # type: ignore[valid-type, misc]
+        name = f"performance.md §2 technique (4 stats only), {'every batch' if every == 1 else f'every {every}th'}"
+
+        def __init__(self, model: nn.Module, data: tuple[torch.Tensor, ...]) -> None:
+            super().__init__(model, data)
+            self.ref = _Reference(model, every)
+
+        def epoch(self) -> int:
+            model, opt, ref = self.model, self.opt, self.ref
+            model.train()
+            for xb, yb in self.train:
+                sampled = ref.before()
+                loss = lossF(model(xb), yb)
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                loss.item()
+                if sampled:
+                    ref.after()
+            valid = getattr(self, "valid", [])
+            if valid:
+                model.eval()
+                with torch.no_grad():
+                    for xb, yb in valid:
+                        lossF(model(xb), yb).item()
+                model.train()
+            return len(self.train) + len(valid)
+
+    return Reference
 
 
 # ---------------------------------------------------------------------- the small CNN
@@ -118,6 +213,7 @@ def cnnOurs(base: type[Ours]) -> type[Variant]:
             l.model, l.opt, l.lossF = model, self.opt, ce
             l.data = Data(DataLoader((x, y), 128), [])
             l.cbs.ProgressBar.stream = io.StringIO()
+            l.cbs.remove("Autosave")  # as in overhead.py: it costs once per run (bench/persist.py measures it)
             self.attach()
 
         def epoch(self) -> int:
@@ -239,7 +335,8 @@ def main(argv: list[str]) -> None:
     print(f"settings.hooks.every = {settings.hooks.every} (default cadence), k1lib 1.8.1 records every 3rd batch")
     from readme_net import Network
 
-    ours = [Bare, NoHooks, Hooks, HooksEvery]
+    every = int(settings.hooks.every)
+    ours = [Bare, NoHooks, Hooks, HooksEvery, reference(Bare, every, mse), reference(Bare, 1, mse)]
     for hidden, rounds in ((10, 5 if quick else 15), (256, 3 if quick else 7)):
         torch.manual_seed(0)
         measure(
@@ -251,7 +348,12 @@ def main(argv: list[str]) -> None:
             157,
         )
     torch.manual_seed(0)
-    cnn = [CnnBare, *(cnnOurs(v) for v in (NoHooks, Hooks, HooksEvery))]
+    cnn = [
+        CnnBare,
+        *(cnnOurs(v) for v in (NoHooks, Hooks, HooksEvery)),
+        reference(CnnBare, every, ce),
+        reference(CnnBare, 1, ce),
+    ]
     measure(
         "small CNN (3 conv blocks), 128 images 3x32x32 per batch",
         makeCnn(),

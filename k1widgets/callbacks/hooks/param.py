@@ -1,16 +1,19 @@
 """HookParam: statistics of every parameter ``l.css`` selects, with gradient norms and update ratios.
 
 On a sampled training batch: after the backward pass (``startStep``) the gradient 2-norms of all
-watched parameters (one ``torch._foreach_norm``) and a copy of the weights; after the optimizer step
-(``endBatch``) the weights' mean, std, min and max (small parameters stacked and reduced together)
-and the norm of the step ``Δw``. All of it lands in one device buffer row; nothing is read back
-during the batch.
+watched parameters (one ``torch._foreach_norm``) and a copy of the weights to measure the step by;
+after the optimizer step (``endBatch``) the weights' mean, std, min and max (small parameters
+stacked and reduced together) and the norm of the step ``Δw``. All of it lands in one device buffer
+row; nothing is read back during the batch.
 
 Fields: ``mean``, ``std``, ``min``, ``max`` (of the weights after the step), ``grad`` (the gradient's
 2-norm) and ``update`` (``‖Δw‖ / ‖w‖``: the size of the step relative to the weights, the same as
 std(Δw)/std(w) for zero-mean tensors; around 1e-3 is the usual healthy range, much larger means a
-too-large learning rate, much smaller a too-small one). The update ratio keeps one copy of the
-watched parameters during a run; ``HookParam(updateRatio=False)`` turns it off.
+too-large learning rate, much smaller a too-small one). Parameters of up to `FLAT_NUMEL` values are
+copied whole for it; for larger ones ``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET`
+values (blocks of 4 neighbours spread over the whole tensor, see `subset`) and scaled to the whole:
+a few percent of sampling error, for a copy of 32 KB instead of the whole parameter and two fewer
+passes over it. ``HookParam(updateRatio=False)`` turns the update ratio off.
 """
 
 from __future__ import annotations
@@ -22,13 +25,17 @@ import numpy as np
 import torch
 
 from k1widgets.callbacks.hooks.base import HookCallback
-from k1widgets.callbacks.hooks.stats import RAW, derive
+from k1widgets.callbacks.hooks.stats import RAW, derive, subset
 
 __all__ = ["HookParam"]
 
 FIELDS = ("mean", "std", "min", "max", "grad", "update")
 FLAT_NUMEL = 1 << 14
-"""Parameters with at most this many values are copied into one flat vector and reduced by segment."""
+"""Parameters with at most this many values are copied into one flat vector and reduced by segment, and
+their step is measured exactly; larger ones are reduced one by one, their step on `UPDATE_SUBSET` values."""
+
+UPDATE_SUBSET = 8192
+"""How many values of a larger parameter measure its step: blocks of 4 neighbours spread over it (32 KB)."""
 
 
 def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
@@ -46,6 +53,14 @@ def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
     mn = torch.stack([m[0] for m in mm]).float()
     mx = torch.stack([m[1] for m in mm]).float()
     return torch.stack((sums, norms, mn, mx, torch.zeros_like(sums)), 1)
+
+
+def _sample(p: torch.Tensor) -> torch.Tensor:
+    """A copy of an even subset of `UPDATE_SUBSET` values of a large parameter (see `subset`), in float32.
+
+    Always a copy: a parameter above `FLAT_NUMEL` values is above `UPDATE_SUBSET`, so `subset` gathers.
+    """
+    return subset(p.detach().reshape(1, -1), UPDATE_SUBSET, 4).float()
 
 
 def _flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -168,13 +183,8 @@ class HookParam(HookCallback):
                 norms = torch._foreach_norm([params[i].grad for i in withGrad])
                 self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
             if self.updateRatio and big:
-                bigParams = [params[i] for i in big]
-                if len(self._before) != len(bigParams) or any(
-                    b.shape != p.shape or b.dtype != p.dtype or b.device != p.device
-                    for b, p in zip(self._before, bigParams, strict=True)
-                ):
-                    self._before = [torch.empty_like(p) for p in bigParams]
-                torch._foreach_copy_(self._before, bigParams)
+                # a large parameter's step is measured on an even subset of its values (`_sample`)
+                self._before = [_sample(params[i]) for i in big]
 
     def _put(self, row: torch.Tensor, col: int, lines: list[int], values: torch.Tensor) -> None:
         if len(lines) == len(self.targets) and lines == list(range(len(lines))):
@@ -214,12 +224,23 @@ class HookParam(HookCallback):
                 bigParams = [params[i] for i in big]
                 self._putMany(row, big, _bigStats(bigParams).to(row.device, torch.float32))
                 if self.updateRatio and len(self._before) == len(bigParams):
-                    # the step, in place in the copy (its sign does not matter for the norm): no new memory
-                    torch._foreach_sub_(self._before, bigParams)
-                    norms = torch.stack(torch._foreach_norm(self._before))
-                    self._put(row, _UPDATE, big, norms.to(row.device, torch.float32))
+                    # the step on the same subsets (its sign does not matter for the norm), scaled to the whole
+                    after = [_sample(p) for p in bigParams]
+                    torch._foreach_sub_(after, self._before)
+                    norms = torch.stack(torch._foreach_norm(after)).float().mul_(self._sampleScale(big, row.device))
+                    self._put(row, _UPDATE, big, norms.to(row.device))
+                self._before = []
         self._pendingN[self._row, :, 0] = self._numel
         self._finishRow()
+
+    def _sampleScale(self, big: list[int], device: torch.device) -> torch.Tensor:
+        """``sqrt(n / m)`` per large parameter: a subset's step norm scaled to the whole parameter's."""
+        key = ("scale", tuple(big), device)
+        t = self._indices.get(key)
+        if t is None:
+            sizes = [(self.targets[i].numel(), _sample(self.targets[i]).numel()) for i in big]
+            t = self._indices[key] = torch.tensor([math.sqrt(n / m) for n, m in sizes], device=device)
+        return t
 
     def _putMany(self, row: torch.Tensor, lines: list[int], values: torch.Tensor) -> None:
         if len(lines) == len(self.targets) and lines == list(range(len(lines))):
