@@ -124,10 +124,11 @@ class HookCallback(Callback):
         self._pendingN: np.ndarray = np.zeros((0, 0, 2))
         self._lastFlush = 0.0
         self._wantFlush = False
+        self._selected: tuple[Any, list[tuple[str, Any]]] = (None, [])  # (l.moduleSelector, (path, module)s)
 
     # ------------------------------------------------------------------ selection
-    def _select(self) -> list[tuple[str, Any]]:
-        """``(path, target)`` of every line ``l.css`` picks now."""
+    def _select(self, modules: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """``(path, target)`` of every line, from the ``(path, module)`` pairs ``l.css`` gives `prop`."""
         raise NotImplementedError
 
     def _historyBins(self) -> int:
@@ -137,7 +138,12 @@ class HookCallback(Callback):
         """Follows ``l.css``: the same lines continue their history; another selection starts a new one."""
         if self._source is not self:
             return
-        chosen = self._select()
+        # l.moduleSelector is the same object until l.css, l.model or the model's structure changes
+        sel = self.learner.moduleSelector
+        cached: tuple[Any, list[tuple[str, Any]]] = getattr(self, "_selected", (None, []))
+        if sel is not cached[0]:
+            cached = self._selected = (sel, [(path, node.nn) for path, node in sel.named_modules(self.prop)])
+        chosen = self._select(cached[1])
         ids = [id(t) for _, t in chosen]
         self._newSelection = self.history is None or ids != [id(t) for t in self.targets]
         if self._newSelection:
@@ -372,6 +378,7 @@ class HookCallback(Callback):
         state = super().__getstate__()
         state["_buf"] = None
         state["_sampling"] = False
+        state["_selected"] = (None, [])
         return state
 
 

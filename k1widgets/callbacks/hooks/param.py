@@ -99,15 +99,14 @@ class HookParam(HookCallback):
         self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
         self._layoutKey: Any = None
 
-    def _select(self) -> list[tuple[str, Any]]:
-        sel = self.learner.moduleSelector
+    def _select(self, modules: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         out, owners, seen = [], [], set()
-        for path, node in sel.named_modules(self.prop):  # as ModuleSelector.named_parameters, keeping owners
-            for name, p in node.nn._parameters.items():
+        for path, m in modules:  # as ModuleSelector.named_parameters, keeping owners
+            for name, p in m._parameters.items():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))
                     out.append((f"{path}.{name}" if path else name, p))
-                    owners.append(node.nn)
+                    owners.append(m)
         self._owners = owners
         return out
 
