@@ -206,6 +206,14 @@ def test_views_index_slice_and_select_lines():
         hp.plot("meen")
     with pytest.raises(UnknownFieldError, match="Did you mean 'zero'"):
         l.HookModule.plot("zer")
+    for bad in (0, -3, 2.5, "3", True):  # set on the object, as the README does, and checked there
+        with pytest.raises(ValueError, match=rf"HookModule's `every` must be a whole number >= 1 or None.*got {bad!r}"):
+            l.HookModule.every = bad
+    assert l.HookModule.every is None  # unchanged by the refused values
+    n = len(l.HookModule)
+    with pytest.raises(IndexError, match=rf"module index \(0\.\.{n - 1}\), got {n}"):
+        l.HookModule.histogram(n)
+    assert l.HookModule.histogram(-1)[1].shape[1] == settings.hooks.bins
 
 
 def test_plots_slice_by_training_batch():

@@ -103,10 +103,6 @@ class HookCallback(Callback):
 
     def __init__(self, *, every: int | None = None, flushEvery: int | None = None) -> None:
         super().__init__()
-        for name, v in (("every", every), ("flushEvery", flushEvery)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                msg = f"{type(self).__name__}'s `{name}` must be a whole number >= 1 or None, got {v!r}."
-                raise ValueError(msg)
         self.every = every
         self.flushEvery = flushEvery
         self._source: HookCallback = self
@@ -163,6 +159,32 @@ class HookCallback(Callback):
         self._row = 0
         self._pendingX = []
         self._sampling = False
+
+    def _checkCount(self, name: str, v: Any) -> int | None:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1):
+            msg = f"{type(self).__name__}'s `{name}` must be a whole number >= 1 or None (the setting), got {v!r}."
+            raise ValueError(msg)
+        return None if v is None else int(v)
+
+    @property
+    def every(self) -> int | None:
+        """Sample every ``every``-th training batch; None follows ``settings.hooks.every``; 1 records all."""
+        d = self.__dict__
+        return d["_everyArg"] if "_everyArg" in d else d.get("every")  # "every": saved before it was checked
+
+    @every.setter
+    def every(self, v: int | None) -> None:
+        self.__dict__["_everyArg"] = self._checkCount("every", v)
+
+    @property
+    def flushEvery(self) -> int | None:
+        """Sampled batches between two device-to-host copies; None follows ``settings.hooks.flushEvery``."""
+        d = self.__dict__
+        return d["_flushArg"] if "_flushArg" in d else d.get("flushEvery")
+
+    @flushEvery.setter
+    def flushEvery(self, v: int | None) -> None:
+        self.__dict__["_flushArg"] = self._checkCount("flushEvery", v)
 
     @property
     def _every(self) -> int:

@@ -415,7 +415,13 @@ class HookModule(HookCallback):
         also count the values beyond the range.
         """
         h = self._source.history
-        line = self._lines()[module]
+        lines = self._lines()
+        isIndex = isinstance(module, int | np.integer) and not isinstance(module, bool)
+        if not isIndex or not -len(lines) <= module < len(lines):
+            valid = f"0..{len(lines) - 1}" if lines else "none: l.css selects no module for HookModule"
+            msg = f"HookModule.histogram takes a module index ({valid}), got {module!r}."
+            raise IndexError(msg)
+        line = lines[int(module)]
         if h is None or h.hist is None:
             return np.empty(0), np.empty((0, 0)), np.empty(0), np.empty(0)
         with h.lock:
