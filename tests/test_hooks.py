@@ -20,7 +20,7 @@ from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
 from k1widgets.callbacks.hooks.param import FLAT_NUMEL
-from k1widgets.callbacks.hooks.stats import SUBSET, rawStats
+from k1widgets.callbacks.hooks.stats import SUBSET, headStats, rawStats
 from k1widgets.settings import settings
 
 
@@ -72,13 +72,17 @@ def naive(t):
     return t.mean().item(), std, t.min().item(), t.max().item()
 
 
-@pytest.mark.parametrize("hidden", [10, 300])  # 300: outputs and weights above GROUP_NUMEL take the large path
-def test_statistics_equal_a_naive_reference_on_a_fixed_batch(hidden):
+# 300: outputs above HOT_NUMEL are reduced in their hooks, weights above FLAT_NUMEL one by one;
+# hot=0 sends every output of the small network through the in-hook path too
+@pytest.mark.parametrize(("hidden", "hot"), [(10, None), (300, None), (10, 0)])
+def test_statistics_equal_a_naive_reference_on_a_fixed_batch(hidden, hot):
     torch.manual_seed(3)
     model = Network(hidden)
     ref = copy.deepcopy(model)
     xb, yb = torch.randn(64, 1), torch.randn(64)
     l = oneBatchLearner(model, xb, yb)
+    if hot is not None:
+        l.HookModule.hotNumel = hot
     l.run(1)
     outs, grads, before, pgrads, after = reference(ref, xb, yb)
     hm = l.HookModule
@@ -233,10 +237,13 @@ def test_plots_slice_by_training_batch():
     assert titles[:4] == ["Forward mean", "Backward mean", "Forward std", "Backward std"] and len(titles) == 8
 
 
-def test_custom_hooks_run_on_sampled_batches():
+@pytest.mark.parametrize("hot", [None, 0])  # 0: every output takes the in-hook path of large ones
+def test_custom_hooks_run_on_sampled_batches(hot):
     l = quiet(makeLearner())
     l.css = "SkipBlock: HookModule"
     hm = l.HookModule
+    if hot is not None:
+        hm.hotNumel = hot
     hm.every = 4
     hm.withForwardHook(lambda data, m, inp, out: data.max.append(float(out.detach().max())))
     hm.withBackwardHook(lambda data, m, inp, grad: data.norm.append(float(grad.norm())))
@@ -314,6 +321,22 @@ def test_rawstats_groups_mixed_shapes_and_dtypes():
     withNan = big.clone()
     withNan[700, 3] = math.nan
     assert torch.isnan(rawStats([withNan])[0][0, :4]).all()  # a NaN shows, whichever chunk holds it
+
+
+def test_headstats_of_one_tensor_and_its_subset():
+    big = torch.randn(300_000) * 2 - 1  # reduced chunk by chunk
+    for t in (torch.randn(70, 73), big, big[:5000].to(torch.bfloat16), torch.arange(10.0)):
+        head, sub = headStats(t, withSubset=True)
+        v = t.double().reshape(-1)
+        assert head.dtype == torch.float32 and head.shape == (4,)
+        np.testing.assert_allclose(head.tolist(), [v.sum(), v.norm(), v.min(), v.max()], rtol=1e-4, atol=1e-2)
+        assert (sub.numel() == t.numel()) == (t.numel() <= SUBSET) and sub.numel() <= SUBSET + 64
+        before = sub.clone()
+        t.add_(1)  # an in-place op after the hook must not change the subset taken in it
+        assert torch.equal(sub, before)
+    withNan = big.clone()
+    withNan[123_456] = math.nan
+    assert torch.isnan(headStats(withNan, withSubset=False)[0]).all()
 
 
 def test_history_is_bounded_and_keeps_extremes():

@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.modules import module as torch_module
 
 from k1widgets.callbacks.hooks.base import HookCallback
-from k1widgets.callbacks.hooks.stats import GROUP_NUMEL, RAW, derive, rawStats, statColumns
+from k1widgets.callbacks.hooks.stats import GROUP_NUMEL, RAW, derive, headStats, rawStats, statColumns, tails
 from k1widgets.settings import settings
 
 __all__ = ["HookData", "HookModule"]
@@ -41,6 +41,12 @@ FIELDS = (
 """History columns: per direction the five statistics; ``forward.lo/hi`` are each histogram's range."""
 
 HookFn = Callable[["HookData", nn.Module, Any, Any], Any]
+
+HOT_NUMEL = GROUP_NUMEL
+"""Outputs above this many values are reduced in their hooks, while they are in the cache (gradients too);
+smaller ones are stacked with the others of their shape and reduced together after the backward pass.
+(At 64×256 values, reducing each output in its hook made a sampled batch about 15 % slower than stacking:
+the calls cost more than the cache saves.)"""
 
 
 class HookData(dict[str, list[Any]]):
@@ -71,7 +77,7 @@ def _firstTensor(out: Any) -> torch.Tensor | None:
 class _Entry:
     """One distinct output tensor of a sampled forward pass and the module slots it belongs to."""
 
-    __slots__ = ("gradRow", "numel", "row", "slots", "snap", "tensor", "version")
+    __slots__ = ("grad", "gradHead", "head", "numel", "slots", "snap", "sub", "tensor", "version")
 
     def __init__(self, tensor: torch.Tensor, slot: int) -> None:
         self.tensor: torch.Tensor | None = tensor
@@ -79,8 +85,13 @@ class _Entry:
         self.numel = tensor.numel()
         self.slots = [slot]
         self.snap: torch.Tensor | None = None
-        self.row: torch.Tensor | None = None
-        self.gradRow: torch.Tensor | None = None  # a large output's gradient statistics, made in its hook
+        self.head: torch.Tensor | None = None  # a large output's sum, norm, min and max, made in the hook
+        self.sub: torch.Tensor | None = None  # ... and its subset, for the near-zero count and histogram
+        self.gradHead: torch.Tensor | None = None  # a large output's gradient statistics, made in its hook
+        self.grad: torch.Tensor | None = None  # that gradient, kept only for custom backward hooks
+
+    def clear(self) -> None:
+        self.tensor = self.snap = self.head = self.sub = self.gradHead = self.grad = None
 
 
 class HookModule(HookCallback):
@@ -97,9 +108,11 @@ class HookModule(HookCallback):
     plotFields = ("mean", "std", "min", "max")
     viewFields = ("mean", "std", "min", "max", "zero")
     order = 10
+    hotNumel = HOT_NUMEL
 
     def __init__(self, *, every: int | None = None, flushEvery: int | None = None) -> None:
         super().__init__(every=every, flushEvery=flushEvery)
+        self._zeroTol = float(settings.hooks.zeroTol)
         self._forwardHooks: list[HookFn] = []
         self._backwardHooks: list[HookFn] = []
         self.data: dict[str, HookData] = {}  # custom hooks' records: "forward.<i>" / "backward.<i>"
@@ -185,7 +198,8 @@ class HookModule(HookCallback):
 
     # ------------------------------------------------------------------ recording
     def startRun(self) -> None:
-        """Re-selects the modules (see `HookCallback.startRun`)."""
+        """Re-selects the modules (see `HookCallback.startRun`) and reads ``settings.hooks.zeroTol``."""
+        self._zeroTol = float(settings.hooks.zeroTol)
         super().startRun()
         if self._source is self and self._newSelection:  # the same selection keeps what it learned
             self._slotOf = {id(m): i for i, m in enumerate(self.targets)}
@@ -219,13 +233,14 @@ class HookModule(HookCallback):
                 return
             entry = self._seen[(id(t), t._version)] = _Entry(t, slot)
             self._entries.append(entry)
-            if n > GROUP_NUMEL:
-                # large: reduce now (the arithmetic costs more than the call), and its gradient in a
-                # tensor hook (retain_grad would keep a copy of a large gradient until the step)
-                entry.row = rawStats([t], zeroTol=_zeroTol(), bins=self._bins)[0]
+            if n > self.hotNumel:
+                # large: reduced now, while it is in the cache (its subset waits for `tails` with the
+                # others), and its gradient in a tensor hook (retain_grad would keep a copy of a large
+                # gradient until the step)
+                entry.head, entry.sub = headStats(t, withSubset=True)
                 if t.requires_grad and t.grad_fn is not None:
-                    t.register_hook(functools.partial(_bigGrad, entry))  # type: ignore[no-untyped-call]
-                    entry.tensor = None  # nothing to read back later
+                    t.register_hook(functools.partial(self._onGrad, entry))  # type: ignore[no-untyped-call]
+                entry.tensor = None  # nothing to read back later
                 # held until the forward pass ends: a freed output's id could come back as a later
                 # module's output, which would then pass for a duplicate of this one
                 self._alive.append(t)
@@ -239,6 +254,12 @@ class HookModule(HookCallback):
             data = self.data.setdefault(f"forward.{slot}", HookData())
             for f in self._forwardHooks:
                 f(data, module, inp, out)
+
+    def _onGrad(self, entry: _Entry, grad: torch.Tensor) -> None:
+        """Tensor hook of a large output: its gradient's statistics, at once (returns None: grad unchanged)."""
+        entry.gradHead = headStats(grad, withSubset=False)[0]
+        if self._backwardHooks:
+            entry.grad = grad
 
     def endPass(self) -> None:
         """Forward pass done: remove the hook (the statistics wait for the gradients)."""
@@ -264,17 +285,17 @@ class HookModule(HookCallback):
         tensors: list[torch.Tensor] = []
         kinds: list[tuple[_Entry, int]] = []
         histFlags: list[bool] = []
-        big: list[tuple[_Entry, int, torch.Tensor]] = []
         grads: list[tuple[_Entry, torch.Tensor]] = []
         changed: set[int] = set()
+        hot = [e for e in entries if e.head is not None]
         for e in entries:
             t = e.tensor
             moved = t is not None and t._version != e.version
             if moved:
                 changed.update(e.slots)
-            if e.row is not None:
-                big.append((e, 0, e.row))
-            elif e.snap is not None:
+            if e.head is not None:
+                continue
+            if e.snap is not None:
                 tensors.append(e.snap)
                 kinds.append((e, 0))
                 histFlags.append(True)
@@ -283,45 +304,76 @@ class HookModule(HookCallback):
                 kinds.append((e, 0))
                 histFlags.append(True)
         self._cloneSlots = changed if learning else self._cloneSlots | changed
+        hotGrads: list[_Entry] = []
         if backward:
             for e in entries:
-                if e.gradRow is not None:
-                    big.append((e, 1, e.gradRow))
+                if e.gradHead is not None:
+                    hotGrads.append(e)
+                    if e.grad is not None:
+                        grads.append((e, e.grad))
                     continue
                 g = e.tensor.grad if e.tensor is not None else None
                 if g is None:
                     continue
                 grads.append((e, g))
-                if g.numel() <= GROUP_NUMEL:
-                    tensors.append(g)
-                    kinds.append((e, 1))
-                    histFlags.append(False)
-                else:
-                    big.append((e, 1, rawStats([g], zeroTol=None, bins=0)[0]))
-        if not tensors and not big:
+                tensors.append(g)
+                kinds.append((e, 1))
+                histFlags.append(False)
+        if not tensors and not hot and not hotGrads:
+            for e in entries:
+                e.clear()
             return
         fw = statColumns(self._bins)
-        device = tensors[0].device if tensors else big[0][2].device
+        device = tensors[0].device if tensors else (hot[0].head if hot else hotGrads[0].gradHead).device  # type: ignore[union-attr]
         row = self._rowT = self._newRow(device)
+        parts: list[torch.Tensor] = []
+        order: list[tuple[_Entry, int]] = []
         if tensors:
-            stats, order = rawStats(tensors, zeroTol=_zeroTol(), bins=self._bins, device=device, hist=histFlags)
-            self._write(row, stats, [kinds[i] for i in order], fw)
-        for e, d, r in big:
-            r = r.to(device)
-            for slot in e.slots:
-                if d == 0:
-                    row[slot, :fw] = r[0]
-                else:
-                    row[slot, fw:] = r[0, : len(RAW)]
-            self._pendingN[self._row, e.slots, d] = e.numel
+            stats, idx = rawStats(tensors, zeroTol=self._zeroTol, bins=self._bins, device=device, hist=histFlags)
+            parts.append(stats)
+            order += [kinds[i] for i in idx]
+        if hot or hotGrads:
+            parts.append(self._hotRows(hot, hotGrads, fw, device))
+            order += [(e, 0) for e in hot] + [(e, 1) for e in hotGrads]
+        self._write(row, torch.cat(parts) if len(parts) > 1 else parts[0], order, fw)
         for e in entries:
-            e.tensor = e.snap = e.row = e.gradRow = None
+            e.clear()
         if self._backwardHooks:
             for e, g in grads:
                 for slot in e.slots:
                     data = self.data.setdefault(f"backward.{slot}", HookData())
                     for f in self._backwardHooks:
                         f(data, self.targets[slot], None, g)
+
+    def _hotRows(self, hot: list[_Entry], hotGrads: list[_Entry], fw: int, device: torch.device) -> torch.Tensor:
+        """Raw rows (``fw`` columns) of the large outputs (``hot``, reordered in place) and their gradients.
+
+        Heads were made in the hooks; near-zero counts and histograms come from the subsets, one
+        `tails` call per output size (usually one for all).
+        """
+        parts: list[torch.Tensor] = []
+        if hot:
+            hot.sort(key=lambda e: e.numel)  # stable: by size, the subsets of each size stack together
+            heads = torch.stack([e.head.to(device) for e in hot])  # type: ignore[union-attr]
+            cols: list[torch.Tensor] = []
+            i = 0
+            while i < len(hot):
+                j = i
+                while j < len(hot) and hot[j].numel == hot[i].numel:
+                    j += 1
+                h = heads[i:j]
+                if hot[i].sub is None:
+                    cols.append(h.new_zeros(j - i, fw - 4))
+                else:
+                    xs = torch.stack([e.sub.to(device) for e in hot[i:j]])  # type: ignore[union-attr]
+                    zeros, hist = tails(xs, hot[i].numel, h[:, 1], h[:, 2], h[:, 3], self._zeroTol, self._bins)
+                    cols.append(zeros.unsqueeze(1) if hist is None else torch.cat((zeros.unsqueeze(1), hist), 1))
+                i = j
+            parts.append(torch.cat((heads, torch.cat(cols) if len(cols) > 1 else cols[0]), 1))
+        if hotGrads:
+            g = torch.stack([e.gradHead.to(device) for e in hotGrads])  # type: ignore[union-attr]
+            parts.append(torch.cat((g, g.new_zeros(len(hotGrads), fw - 4)), 1))
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
 
     def _write(self, row: torch.Tensor, stats: torch.Tensor, kinds: list[tuple[_Entry, int]], fw: int) -> None:
         """Scatters forward rows to ``row[slots, :fw]`` and gradient rows to ``row[slots, fw:]``.
@@ -379,7 +431,7 @@ class HookModule(HookCallback):
     def _cleanup(self) -> None:
         self._removeHandle()
         for e in self._entries:
-            e.tensor = e.snap = e.row = e.gradRow = None
+            e.clear()
         self._entries, self._seen, self._done = [], {}, set()
         self._rowT = None
         super()._cleanup()
@@ -453,15 +505,6 @@ class HookModule(HookCallback):
             "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
             "- cb.detach(): to remove itself from its parent Callbacks"
         )
-
-
-def _bigGrad(entry: _Entry, grad: torch.Tensor) -> None:
-    """Tensor hook of a large output: its gradient's statistics, at once (returns None: grad unchanged)."""
-    entry.gradRow = rawStats([grad], zeroTol=None, bins=0)[0]
-
-
-def _zeroTol() -> float:
-    return float(settings.hooks.zeroTol)
 
 
 def _cadence(every: int) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["BLOCK", "GROUP_NUMEL", "RAW", "SUBSET", "derive", "rawStats", "statColumns", "subset"]
+__all__ = ["BLOCK", "GROUP_NUMEL", "RAW", "SUBSET", "derive", "headStats", "rawStats", "statColumns", "subset", "tails"]
 
 RAW = ("sum", "norm", "min", "max", "zeros")
 """The raw columns every row starts with."""
@@ -51,8 +51,7 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
 
     Near-zero counts and histograms only for the first ``nHist`` rows (the others get zeros), from
     each row's `subset`. Written for few torch calls on small matrices (each costs microseconds there,
-    whatever its size): separate ``amin``/``amax`` (``aminmax`` over a dim is ~15x slower on CPU),
-    float arithmetic instead of boolean masks, one ``scatter_add_`` for all rows' histograms.
+    whatever its size): separate ``amin``/``amax`` (``aminmax`` over a dim is ~15x slower on CPU).
     """
     k, n = x.shape
     h = nHist
@@ -62,40 +61,82 @@ def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> to
         s = x.sum(1)
         norm = torch.linalg.vector_norm(x, 2, dim=1)
         mn, mx = x.amin(1), x.amax(1)
-    if zeroTol is None or h <= 0:
-        zeros = torch.zeros_like(s)
-        if not bins:
-            return torch.stack((s, norm, mn, mx, zeros), 1)
-    xs = subset(x if h == k else x[:h]) if h > 0 else x[:0]
-    m = xs.shape[1]
-    if zeroTol is not None and h > 0:  # |x| <= thr counted as sign(relu(thr - |x|)): 1 near zero, else 0
-        thr = (norm[:h] * (zeroTol / math.sqrt(n))).unsqueeze(1)
+    if h <= 0 or (zeroTol is None and not bins):
+        head = torch.stack((s, norm, mn, mx, torch.zeros_like(s)), 1)
+        return torch.cat((head, x.new_zeros(k, 2 + bins)), 1) if bins else head
+    zeros, hist = tails(subset(x if h == k else x[:h]), n, norm[:h], mn[:h], mx[:h], zeroTol, bins)
+    if h < k:
+        zeros = torch.cat((zeros, zeros.new_zeros(k - h)))
+    head = torch.stack((s, norm, mn, mx, zeros), 1)
+    if hist is None:
+        return head
+    if h < k:
+        hist = torch.cat((hist, x.new_zeros(k - h, 2 + bins)))
+    return torch.cat((head, hist), 1)
+
+
+def tails(
+    xs: torch.Tensor,
+    n: int,
+    norm: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    zeroTol: float | None,
+    bins: int,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Near-zero counts ``[h]`` and histograms ``[h, 2 + bins]`` (``lo``, ``hi``, counts) of ``h`` rows.
+
+    ``xs`` holds each row's `subset` (``[h, m]``); ``n`` is the full rows' size, ``norm``, ``lo`` and
+    ``hi`` (``[h]``) their 2-norms, minima and maxima. Counts of a subset are scaled to the whole. Float
+    arithmetic instead of boolean masks and one ``scatter_add_`` for all rows: few torch calls.
+    Near-zero counts are 0 when ``zeroTol`` is None; the histogram is None when ``bins`` is 0.
+    """
+    h, m = xs.shape
+    if zeroTol is None:
+        zeros = norm.new_zeros(h)
+    else:  # |x| <= thr counted as sign(relu(thr - |x|)): 1 near zero, else 0
+        thr = (norm * (zeroTol / math.sqrt(n))).unsqueeze(1)
         zeros = (thr - xs.abs()).clamp_(min=0).sign_().sum(1)
         if m != n:
             zeros *= n / m
-        if h < k:
-            zeros = torch.cat((zeros, zeros.new_zeros(k - h)))
-    head = torch.stack((s, norm, mn, mx, zeros), 1)
     if not bins:
-        return head
-    if h <= 0:
-        return torch.cat((head, x.new_zeros(k, 2 + bins)), 1)
+        return zeros, None
     # the bins span each row's [min, max], so every value is counted
-    lo, hi = mn[:h], mx[:h]
     scale = (hi - lo).clamp_(min=1e-30).reciprocal_().mul_(bins).unsqueeze(1)
     # NaN and infinities (a diverging run) must not index outside the bins: NaN counts in bin 0
     idx = (xs - lo.unsqueeze(1)).mul_(scale).nan_to_num_(0.0, bins - 0.5, 0.0).clamp_(0, bins - 0.5).long()
     if h > 1:
-        idx += _offsets(h, bins, x.device)
+        idx += _offsets(h, bins, xs.device)
     # scatter_add_ of ones: about twice as fast as bincount on a CPU (no range check pass)
     flat = idx.view(-1)
-    counts = x.new_zeros(h * bins).scatter_add_(0, flat, _ones(flat.numel(), x.dtype, x.device)).view(h, bins)
+    counts = xs.new_zeros(h * bins).scatter_add_(0, flat, _ones(flat.numel(), xs.dtype, xs.device)).view(h, bins)
     if m != n:
         counts *= n / m  # a subset's counts stand for the whole tensor
-    hist = torch.cat((lo.unsqueeze(1), hi.unsqueeze(1), counts), 1)
-    if h < k:
-        hist = torch.cat((hist, x.new_zeros(k - h, 2 + bins)))
-    return torch.cat((head, hist), 1)
+    return zeros, torch.cat((lo.unsqueeze(1), hi.unsqueeze(1), counts), 1)
+
+
+def headStats(t: torch.Tensor, *, withSubset: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Sum, 2-norm, min and max of one tensor (``[4]`` float32, on its device), and its `subset` (a copy).
+
+    For a large tensor reduced at once, while it is still in the cache (an activation in its forward
+    hook, a gradient in its tensor hook); `tails` turns the subsets of many tensors into near-zero
+    counts and histograms later, in a few calls for all of them.
+    """
+    with torch.no_grad():
+        f = t.detach().reshape(-1)
+        if f.dtype != torch.float32:
+            f = f.float()
+        if f.numel() >= CHUNKED_NUMEL:
+            head = torch.cat(_flatStats(f))
+        else:
+            mn, mx = torch.aminmax(f)
+            head = torch.stack((f.sum(), torch.linalg.vector_norm(f), mn, mx))
+        if not withSubset:
+            return head, None
+        sub = subset(f.view(1, -1)).view(-1)
+        if sub.data_ptr() == t.data_ptr():  # the subset is the tensor itself: keep a copy as it is now
+            sub = sub.clone()
+        return head, sub
 
 
 CHUNKED_NUMEL = 1 << 18
