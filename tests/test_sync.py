@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import torch
 from conftest import makeLearner
 from torch.overrides import TorchFunctionMode
@@ -33,10 +34,10 @@ def test_counter_sees_syncs():
     assert sorted(c.calls) == ["__float__", "item", "numpy", "tolist"]
 
 
-def sgdLearner():
+def sgdLearner(n=64 * 200, hidden=10):
     # torch's Adam reads its step counter with .item() on the CPU; SGD reads nothing, so every
     # sync counted below is ours
-    l = makeLearner(n=64 * 200)  # 160 training + 40 validation batches per epoch
+    l = makeLearner(n=n, hidden=hidden)  # 160 training + 40 validation batches per epoch by default
     l.opt = torch.optim.SGD(l.model.parameters(), lr=1e-3)
     return l
 
@@ -84,6 +85,23 @@ def test_hooks_on_every_module_make_no_sync_per_batch():
     extra = len(hooked.calls) - len(bare.calls)
     # each hook callback copies its device buffer to the host once per 20 samples (cpu + numpy): 4 per 20
     assert 0 < extra <= sampled / 5, (extra, sorted(set(hooked.calls)))
+
+
+def test_large_outputs_and_parameters_make_no_sync_per_batch():
+    # hidden 300: 64x300 outputs are reduced in their hooks, 300x300 weights one by one with a subset step
+    l = sgdLearner(n=64 * 50, hidden=300)  # 40 training batches per epoch
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.HookModule.every = l.HookParam.every = 1
+    l.run(1)  # warm up
+    with CountSyncs() as hooked:
+        l.run(1)
+    l.cbs.suspend(["HookModule", "HookParam"])
+    with CountSyncs() as bare:
+        l.run(1)
+    l.cbs.restore()
+    assert l.HookModule.samples == 80 and np.isfinite(l.HookParam.values("update")).all()
+    extra = len(hooked.calls) - len(bare.calls)
+    assert 0 < extra <= 40 / 5, (extra, sorted(set(hooked.calls)))
 
 
 def test_hooks_at_the_default_cadence_add_almost_nothing():
