@@ -323,6 +323,46 @@ def test_rawstats_groups_mixed_shapes_and_dtypes():
     assert torch.isnan(rawStats([withNan])[0][0, :4]).all()  # a NaN shows, whichever chunk holds it
 
 
+def test_samples_reduced_together_equal_samples_reduced_one_by_one():
+    # small outputs and parameters are staged and reduced many samples at once; stageBytes = 0 reduces
+    # each sample by itself: the two must record the same numbers
+    runs = []
+    for stageBytes in (None, 0):
+        l = quiet(makeLearner(n=64 * 30, seed=5))  # 24 training batches
+        l.opt = torch.optim.SGD(l.model.parameters(), lr=1e-2)
+        hm, hp = l.HookModule, l.HookParam
+        hm.every = hp.every = 1
+        if stageBytes is not None:
+            hm.stageBytes = hp.stageBytes = stageBytes
+        l.run(2)
+        assert hm.samples == hp.samples == 48
+        runs.append({f: cb.values(f) for cb in (hm, hp) for f in cb.fields} | {"hist": hm.histogram(3)[1]})
+    for f, v in runs[0].items():
+        np.testing.assert_allclose(v, runs[1][f], rtol=1e-5, atol=1e-7, err_msg=f)
+
+
+class CancelSome(k1lib.Callback):
+    """Cancels every 3rd training batch after its backward pass, so a sample is cut between its two halves."""
+
+    order = 50
+
+    def startStep(self):
+        if self.learner.trainBatch % 3 == 1:
+            raise k1lib.CancelBatchException("cut", silent=True)
+
+
+def test_batches_cancelled_mid_sample_leave_no_half_samples():
+    l = quiet(makeLearner(n=64 * 30))  # 24 training batches
+    l.HookModule.every = l.HookParam.every = 1
+    l.cbs.append(CancelSome(), "cut")
+    l.run(1)
+    kept = [b for b in range(24) if b % 3 != 1]
+    for cb in (l.HookModule, l.HookParam):
+        assert cb.x.tolist() == kept
+        assert np.isfinite(cb.values("mean")).all() and np.isfinite(cb.values("max")).all()
+    assert np.isfinite(l.HookParam.values("update")).all() and np.isfinite(l.HookModule.values("backward.std")).all()
+
+
 def test_headstats_of_one_tensor_and_its_subset():
     big = torch.randn(300_000) * 2 - 1  # reduced chunk by chunk
     for t in (torch.randn(70, 73), big, big[:5000].to(torch.bfloat16), torch.arange(10.0)):

@@ -226,9 +226,13 @@ class HookCallback(Callback):
             if feed is not None and feed.active and time.perf_counter() - self._lastFlush >= feed.interval:
                 self._flush()
 
+    def _settle(self) -> None:
+        """Finishes the statistics of buffered rows whose computation was deferred (see `HookModule`)."""
+
     def _flush(self) -> None:
         """Copies the buffered rows to the host (one transfer) and appends them to the history."""
         self._wantFlush = False
+        self._settle()
         if self._buf is None or self._row == 0 or self.history is None:
             self._row = 0
             self._pendingX = []

@@ -70,6 +70,24 @@ def _flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
 
 _GRAD, _UPDATE = len(RAW), len(RAW) + 1
 
+STAGE_BYTES = 2 << 20
+"""At most this much staging memory per HookParam for samples of the small parameters (about a core's cache)."""
+
+
+class _FlatStage:
+    """Staging memory of the flat groups: per group ``[capacity, 3, n]`` (weights before, after, gradient)."""
+
+    def __init__(self, key: Any, groups: list[list[torch.Tensor]], most: int, budget: int) -> None:
+        self.key = key
+        size = sum(3 * p.numel() * p.element_size() for g in groups for p in g)
+        self.capacity = max(1, min(most, budget // max(size, 1)))  # 1: reduced at once
+        self.bufs = [
+            torch.empty((self.capacity, 3, sum(p.numel() for p in g)), dtype=g[0].dtype, device=g[0].device)
+            for g in groups
+        ]
+        self.count = 0
+        self.rows: list[int] = []
+
 
 class HookParam(HookCallback):
     """Records the parameters of the modules ``l.css`` gives ``HookParam`` (or ``all``).
@@ -87,6 +105,7 @@ class HookParam(HookCallback):
     plotFields = ("mean", "std", "min", "max")
     viewFields = FIELDS
     order = 10
+    stageBytes = STAGE_BYTES
 
     def __init__(self, *, every: int | None = None, flushEvery: int | None = None, updateRatio: bool = True) -> None:
         super().__init__(every=every, flushEvery=flushEvery)
@@ -98,6 +117,8 @@ class HookParam(HookCallback):
         self._beforeFlat: list[torch.Tensor | None] = []
         self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
         self._layoutKey: Any = None
+        self._stage: _FlatStage | None = None
+        self._staging = False  # the sample going on is staged (startStep to endBatch)
 
     def _select(self, modules: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         out, owners, seen = [], [], set()
@@ -128,6 +149,7 @@ class HookParam(HookCallback):
             self._beforeFlat = []
             self._indices = {}
             self._layout = None
+            self._stage = None
             self._numel = np.array([p.numel() for p in self.targets], dtype=np.float64)
 
     def _groups(self) -> tuple[list[tuple[list[int], torch.Tensor]], list[int]]:
@@ -164,8 +186,18 @@ class HookParam(HookCallback):
         row = self._rowT = self._newRow(params[0].device)
         groups, big = self._groups()
         self._beforeFlat = []
+        self._staging = bool(groups) and all(params[i].grad is not None for idx, _ in groups for i in idx)
         with torch.no_grad():
-            for idx, seg in groups:
+            if self._staging:  # small parameters: copied now and reduced later, many samples together
+                st = self._stageFor(groups)
+                if st.count >= st.capacity:
+                    self._settle()
+                for (idx, _), buf in zip(groups, st.bufs, strict=True):
+                    slot = buf[st.count]
+                    if self.updateRatio:
+                        torch.cat([params[i].reshape(-1) for i in idx], out=slot[0])
+                    torch.cat([params[i].grad.reshape(-1) for i in idx], out=slot[2])
+            for idx, seg in groups if not self._staging else []:
                 grads = [params[i].grad for i in idx]
                 if all(g is not None for g in grads):
                     g = _flatten(grads)
@@ -203,8 +235,16 @@ class HookParam(HookCallback):
         params = self.targets
         groups, big = self._groups()
         before = self._beforeFlat or []
+        staged = self._staging
+        self._staging = False
         with torch.no_grad():
-            for g, (idx, seg) in enumerate(groups):
+            if staged and self._stage is not None:
+                st = self._stage
+                for (idx, _), buf in zip(groups, st.bufs, strict=True):
+                    torch.cat([params[i].reshape(-1) for i in idx], out=buf[st.count, 1])
+                st.rows.append(self._row)
+                st.count += 1
+            for g, (idx, seg) in enumerate(groups if not staged else []):
                 flat = _flatten([params[i] for i in idx])
                 zeros = flat.new_zeros(len(idx))
                 s = zeros.clone().index_add_(0, seg, flat)
@@ -230,7 +270,51 @@ class HookParam(HookCallback):
                     self._put(row, _UPDATE, big, norms.to(row.device))
                 self._before = []
         self._pendingN[self._row, :, 0] = self._numel
+        if staged and self._stage is not None and self._stage.capacity == 1:
+            self._settle()  # too large to batch: reduced now
         self._finishRow()
+
+    def _stageFor(self, groups: list[tuple[list[int], torch.Tensor]]) -> _FlatStage:
+        """The staging memory for the flat groups (made again when the layout changes)."""
+        key = (self._layoutKey, self._flushEvery)
+        st = self._stage
+        if st is None or st.key != key:
+            self._settle()
+            params = [[self.targets[i] for i in idx] for idx, _ in groups]
+            st = self._stage = _FlatStage(key, params, self._flushEvery, self.stageBytes)
+        return st
+
+    def _settle(self) -> None:
+        """Reduces the staged samples of the small parameters into their buffer rows, all together.
+
+        Per flat group: one ``index_add_`` for the sums of ``w``, ``w²``, ``g²`` and ``Δw²`` of every
+        parameter of every sample, and one ``scatter_reduce_`` each for the minima and maxima.
+        """
+        st = self._stage
+        if st is None or not st.count or self._buf is None or self._layout is None:
+            return
+        k, rows = st.count, st.rows
+        st.count, st.rows = 0, []
+        groups = self._layout[0]
+        with torch.no_grad():
+            for (idx, seg), buf in zip(groups, st.bufs, strict=True):
+                x = buf[:k].float()  # [k, 3, n]: before, after, gradient
+                b, w, g = x[:, 0], x[:, 1], x[:, 2]
+                terms = [w, w * w, g * g] + ([(w - b).square_()] if self.updateRatio else [])
+                sums = x.new_zeros(k, len(terms), len(idx)).index_add_(2, seg, torch.stack(terms, 1))
+                segs = seg.expand(k, -1)
+                mn = x.new_full((k, len(idx)), math.inf).scatter_reduce_(1, segs, w, "amin")
+                mx = x.new_full((k, len(idx)), -math.inf).scatter_reduce_(1, segs, w, "amax")
+                sq = sums[:, 1:].sqrt()
+                update = sq[:, 2] if self.updateRatio else torch.full_like(mn, math.nan)
+                stats = torch.stack((sums[:, 0], sq[:, 0], mn, mx, torch.zeros_like(mn), sq[:, 1], update), 2)
+                lines = self._indexTensor(idx, self._buf.device)
+                stats = stats.to(self._buf.device)
+                if rows == list(range(rows[0], rows[0] + k)):
+                    self._buf[rows[0] : rows[0] + k].index_copy_(1, lines, stats)
+                else:  # not in a row (a cancelled sample in between): one by one
+                    for i, r in enumerate(rows):
+                        self._buf[r].index_copy_(0, lines, stats[i])
 
     def _sampleScale(self, big: list[int], device: torch.device) -> torch.Tensor:
         """``sqrt(n / m)`` per large parameter: a subset's step norm scaled to the whole parameter's."""
@@ -263,7 +347,14 @@ class HookParam(HookCallback):
 
     def _cleanup(self) -> None:
         self._rowT = None
+        self._staging = False  # a staged half-sample is overwritten by the next one
         super()._cleanup()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # settles and flushes what is pending
+        state["_stage"] = None
+        state["_staging"] = False
+        return state
 
     def _derive(self, raw: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         k, lines, _ = raw.shape

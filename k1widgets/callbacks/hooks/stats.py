@@ -29,7 +29,19 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["BLOCK", "GROUP_NUMEL", "RAW", "SUBSET", "derive", "headStats", "rawStats", "statColumns", "subset", "tails"]
+__all__ = [
+    "BLOCK",
+    "GROUP_NUMEL",
+    "RAW",
+    "SUBSET",
+    "derive",
+    "headStats",
+    "rawStats",
+    "reduceRows",
+    "statColumns",
+    "subset",
+    "tails",
+]
 
 RAW = ("sum", "norm", "min", "max", "zeros")
 """The raw columns every row starts with."""
@@ -46,7 +58,7 @@ def statColumns(bins: int) -> int:
     return len(RAW) + (2 + bins if bins else 0)
 
 
-def _reduce(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> torch.Tensor:
+def reduceRows(x: torch.Tensor, zeroTol: float | None, bins: int, nHist: int) -> torch.Tensor:
     """Raw rows of the rows of ``x`` (a float ``[k, n]`` matrix): ``[k, statColumns(bins)]``.
 
     Near-zero counts and histograms only for the first ``nHist`` rows (the others get zeros), from
@@ -256,7 +268,7 @@ def rawStats(
             x = x.reshape(len(idxs), -1)
             if x.dtype != torch.float32:
                 x = x.float()
-            parts.append(_reduce(x, zeroTol, bins, len(withHist)))
+            parts.append(reduceRows(x, zeroTol, bins, len(withHist)))
             order.extend(idxs)
         if len(parts) > 1:
             rows = torch.cat([p if p.device == target else p.to(target, non_blocking=True) for p in parts])
