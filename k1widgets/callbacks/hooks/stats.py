@@ -14,9 +14,10 @@ Columns of a row (`RAW`): ``sum``, ``norm`` (the 2-norm, so the sum of squares i
 fraction on the host. One-element tensors get std NaN, silently.
 
 The histogram bins span each tensor's [min, max], so every value is counted. For tensors above
-`SUBSET` values, the near-zero count and the histogram come from an evenly strided subset of about
-`SUBSET` values (the stride coprime with the size, so every unit is visited), scaled to the whole (a
-few percent of sampling error, at a fraction of the cost).
+`SUBSET` values, the near-zero count and the histogram come from an even subset of about `SUBSET`
+values (`subset`: blocks of `BLOCK` neighbours, the block stride coprime with the number of blocks, so
+every unit is visited), scaled to the whole (a few percent of sampling error, at a fraction of the cost).
+`headStats` and `tails` do the same for one large tensor reduced in its hook, and its subset later.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ GROUP_NUMEL = 1 << 14
 """Tensors with at most this many elements are stacked with others of the same size and reduced together."""
 
 SUBSET = 4096
-"""Near-zero fractions and histograms of larger tensors use an evenly strided subset of this many values."""
+"""Near-zero fractions and histograms of larger tensors use an even `subset` of about this many values."""
 
 
 def statColumns(bins: int) -> int:
