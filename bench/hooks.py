@@ -2,15 +2,15 @@
 
 One process, one torch thread, interleaved rounds with a rotating order; each figure is the median
 over rounds of (variant's CPU time / the bare loop's in the same round). Models (see
-shared/notes/performance.md §2): the seed README's network at hidden 10 and 256 (157 batches of 64:
+the project's performance notes): the seed README's network at hidden 10 and 256 (157 batches of 64:
 126 train + 31 valid) and a small CNN (3 conv blocks, 40 training batches of 128 images 3×32×32).
 
 Variants: the bare loop; the Learner with its default callbacks but without the hooks (for scale);
 the Learner with the default callbacks and ``l.css = "*"`` (every module and parameter hooked) at the
 default cadence (``settings.hooks.every``); the same recording every batch; k1lib 1.8.1's default
-Learner (``css = "*"``, hooks every 3rd batch with ``.item()`` syncs); and the technique of
-performance.md §2 that the issue's targets came from (`_Reference`: four statistics and nothing else,
-at the default cadence and every batch), measured in the same run. Then the kernel-side cost of one
+Learner (``css = "*"``, hooks every 3rd batch with ``.item()`` syncs); and the reference technique
+that the issue's targets came from (`_Reference`: four statistics and nothing else, at the default
+cadence and every batch), measured in the same run. Then the kernel-side cost of one
 live update of a HookModule view of 50 modules over 10,000 samples (time and bytes sent).
 
 Run: ``./run bench bench/hooks.py`` (bench/.venv has k1lib 1.8.1), or ``python bench/hooks.py [--quick]``.
@@ -64,7 +64,7 @@ class HooksEvery(Ours):
 
 # ---------------------------------------------------------------------- the reference technique
 class _Reference:
-    """performance.md §2's measured technique, around a bare loop: the anchor the issue's targets came from.
+    """The reference technique of the performance notes, around a bare loop: the anchor of the issue's targets.
 
     On a sampled training batch: a forward hook per module (container outputs de-duplicated by id) and a
     tensor hook on each output; sum, dot and aminmax of outputs, output gradients and parameters into a
@@ -125,7 +125,7 @@ def reference(base: type[Variant], every: int, lossF: Any) -> type[Variant]:
     """``base``'s bare loop (README network or CNN) with `_Reference` hooks every ``every``-th training batch."""
 
     class Reference(base):  # type: ignore[valid-type, misc]
-        name = f"performance.md §2 technique (4 stats only), {'every batch' if every == 1 else f'every {every}th'}"
+        name = f"reference technique (4 stats only), {'every batch' if every == 1 else f'every {every}th'}"
 
         def __init__(self, model: nn.Module, data: tuple[torch.Tensor, ...]) -> None:
             super().__init__(model, data)

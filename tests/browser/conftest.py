@@ -1,6 +1,6 @@
 """Shared fixtures for the real-browser tests: JupyterLab (and Notebook 7) in Debian's Chromium.
 
-Adapted from ``shared/recipes/browser-tests/conftest.py``. One Jupyter server and one Chromium per test
+Adapted from the project's browser-test recipe. One Jupyter server and one Chromium per test
 module (module-scoped fixtures). The server runs with this venv's python (``sys.executable -m
 jupyterlab``), so its ``python3`` kernel is the same venv and imports k1widgets (installed editable).
 
