@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ class RunHandle:
         # Return once startRun is over: what callbacks display there (the progress view) goes to the
         # calling cell, which is still running. Output sent after a cell has finished is dropped.
         try:
-            _waitFor(self._started, None)
+            self._started.wait()
         except KeyboardInterrupt:
             self._cancelAfterInterrupt()
             raise
@@ -70,7 +69,7 @@ class RunHandle:
         # An Event, not Thread.join: Ctrl-C inside join() can mark a live thread as finished
         # (CPython gh-90882), and the handle would then claim the run is over while it trains on.
         try:
-            finished = _waitFor(self._finished, timeout)
+            finished = self._finished.wait(timeout)
         except KeyboardInterrupt:
             self._cancelAfterInterrupt()
             raise
@@ -84,7 +83,7 @@ class RunHandle:
     def _cancelAfterInterrupt(self) -> None:
         self.learner.cancel("run", _INTERRUPTED)
         try:
-            _waitFor(self._finished, None)
+            self._finished.wait()
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: stop waiting for the clean-up; `done` says when it is over
 
@@ -108,23 +107,3 @@ class RunHandle:
             state = l.status if l.status in ("running", "paused") else "running"
         epoch = min(l.epoch + 1, self.epochs)
         return f"RunHandle({state}, epoch {epoch}/{self.epochs})"
-
-
-_SLICE = 0.2
-"""Seconds of one wait slice (see `_waitFor`)."""
-
-
-def _waitFor(event: threading.Event, timeout: float | None) -> bool:
-    """``event.wait(timeout)`` in slices of `_SLICE` seconds, so that Ctrl-C is never lost.
-
-    A SIGINT that arrives just before the waiting thread blocks in the lock (while it waits for the GIL
-    on its way there) only sets a flag; one long wait would then sleep through it, up to the whole
-    timeout. Between two slices Python runs its signal handlers, and `KeyboardInterrupt` is raised.
-    """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        left = _SLICE if deadline is None else min(_SLICE, deadline - time.monotonic())
-        if left <= 0:
-            return event.is_set()
-        if event.wait(left):
-            return True
