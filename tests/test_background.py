@@ -152,6 +152,9 @@ def test_replacing_an_ingredient_during_a_run_is_refused(attr):
 CTRL_C = textwrap.dedent(
     """
     import io, json, signal, sys, threading, time
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal or a kernel, even when the test suite itself runs
+    # as a background job of a non-interactive shell (which starts it with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
     from conftest import makeLearner
 
