@@ -341,6 +341,20 @@ def test_samples_reduced_together_equal_samples_reduced_one_by_one():
         np.testing.assert_allclose(v, runs[1][f], rtol=1e-5, atol=1e-7, err_msg=f)
 
 
+def test_a_frozen_parameter_has_no_gradient_norm_and_no_step():
+    l = quiet(makeLearner())
+    l.model.bulk[0].weight.requires_grad_(False)  # no .grad: staged as NaN, so its gradient norm is NaN
+    l.HookParam.every = 1
+    l.run(1)
+    hp = l.HookParam
+    frozen = hp.paths.index("bulk.0.weight")
+    grad, update = hp.values("grad"), hp.values("update")
+    assert np.isnan(grad[:, frozen]).all() and (update[:, frozen] == 0).all()
+    others = [j for j in range(len(hp.paths)) if j != frozen]
+    assert np.isfinite(grad[:, others]).all() and (update[:, others] > 0).all()
+    assert np.isfinite(hp.values("mean")).all()
+
+
 class CancelSome(k1lib.Callback):
     """Cancels every 3rd training batch after its backward pass, so a sample is cut between its two halves."""
 

@@ -63,11 +63,6 @@ def _sample(p: torch.Tensor) -> torch.Tensor:
     return subset(p.detach().reshape(1, -1), UPDATE_SUBSET, 4).float()
 
 
-def _flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """One flat copy of ``tensors`` (a single C++ call, however many there are)."""
-    return torch._C._nn.flatten_dense_tensors(tensors)
-
-
 _GRAD, _UPDATE = len(RAW), len(RAW) + 1
 
 STAGE_BYTES = 2 << 20
@@ -114,11 +109,9 @@ class HookParam(HookCallback):
         self._rowT: torch.Tensor | None = None
         self._numel = np.zeros(0)
         self._indices: dict[Any, torch.Tensor] = {}
-        self._beforeFlat: list[torch.Tensor | None] = []
         self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
         self._layoutKey: Any = None
         self._stage: _FlatStage | None = None
-        self._staging = False  # the sample going on is staged (startStep to endBatch)
 
     def _select(self, modules: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         out, owners, seen = [], [], set()
@@ -146,7 +139,6 @@ class HookParam(HookCallback):
         super().startRun()
         if self._source is self and self._newSelection:  # the same selection keeps its layout
             self._before = []
-            self._beforeFlat = []
             self._indices = {}
             self._layout = None
             self._stage = None
@@ -185,10 +177,8 @@ class HookParam(HookCallback):
         params = self.targets
         row = self._rowT = self._newRow(params[0].device)
         groups, big = self._groups()
-        self._beforeFlat = []
-        self._staging = bool(groups) and all(params[i].grad is not None for idx, _ in groups for i in idx)
         with torch.no_grad():
-            if self._staging:  # small parameters: copied now and reduced later, many samples together
+            if groups:  # small parameters: copied now and reduced later, many samples together (`_settle`)
                 st = self._stageFor(groups)
                 if st.count >= st.capacity:
                     self._settle()
@@ -196,19 +186,13 @@ class HookParam(HookCallback):
                     slot = buf[st.count]
                     if self.updateRatio:
                         torch.cat([params[i].reshape(-1) for i in idx], out=slot[0])
-                    torch.cat([params[i].grad.reshape(-1) for i in idx], out=slot[2])
-            for idx, seg in groups if not self._staging else []:
-                grads = [params[i].grad for i in idx]
-                if all(g is not None for g in grads):
-                    g = _flatten(grads)
-                    sq = g.new_zeros(len(idx)).index_add_(0, seg, g * g)
-                    self._put(row, _GRAD, idx, sq.sqrt_().to(row.device, torch.float32))
-                else:
-                    withGrad = [i for i in idx if params[i].grad is not None]
-                    if withGrad:
-                        norms = torch._foreach_norm([params[i].grad for i in withGrad])
-                        self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
-                self._beforeFlat.append(_flatten([params[i] for i in idx]) if self.updateRatio else None)
+                    # a parameter without a gradient (frozen) stages NaNs: its gradient norm comes out NaN
+                    grads = [params[i].grad for i in idx]
+                    flat = [
+                        params[i].new_full((params[i].numel(),), math.nan) if g is None else g.reshape(-1)
+                        for i, g in zip(idx, grads, strict=True)
+                    ]
+                    torch.cat(flat, out=slot[2])
             withGrad = [i for i in big if params[i].grad is not None]
             if withGrad:
                 norms = torch._foreach_norm([params[i].grad for i in withGrad])
@@ -234,31 +218,13 @@ class HookParam(HookCallback):
             return
         params = self.targets
         groups, big = self._groups()
-        before = self._beforeFlat or []
-        staged = self._staging
-        self._staging = False
         with torch.no_grad():
-            if staged and self._stage is not None:
+            if groups and self._stage is not None:  # staged at startStep (`_rowT` is None otherwise)
                 st = self._stage
                 for (idx, _), buf in zip(groups, st.bufs, strict=True):
                     torch.cat([params[i].reshape(-1) for i in idx], out=buf[st.count, 1])
                 st.rows.append(self._row)
                 st.count += 1
-            for g, (idx, seg) in enumerate(groups if not staged else []):
-                flat = _flatten([params[i] for i in idx])
-                zeros = flat.new_zeros(len(idx))
-                s = zeros.clone().index_add_(0, seg, flat)
-                norm = zeros.clone().index_add_(0, seg, flat * flat).sqrt_()
-                mn = torch.full_like(zeros, math.inf).scatter_reduce_(0, seg, flat, "amin")
-                mx = torch.full_like(zeros, -math.inf).scatter_reduce_(0, seg, flat, "amax")
-                stats = torch.stack((s, norm, mn, mx, zeros), 1).to(row.device, torch.float32)
-                self._putMany(row, idx, stats)
-                prev = before[g] if g < len(before) else None
-                if prev is not None:
-                    d = flat - prev
-                    dn = zeros.clone().index_add_(0, seg, d * d).sqrt_()
-                    self._put(row, _UPDATE, idx, dn.to(row.device, torch.float32))
-            self._beforeFlat = []
             if big:
                 bigParams = [params[i] for i in big]
                 self._putMany(row, big, _bigStats(bigParams).to(row.device, torch.float32))
@@ -270,7 +236,7 @@ class HookParam(HookCallback):
                     self._put(row, _UPDATE, big, norms.to(row.device))
                 self._before = []
         self._pendingN[self._row, :, 0] = self._numel
-        if staged and self._stage is not None and self._stage.capacity == 1:
+        if groups and self._stage is not None and self._stage.capacity == 1:
             self._settle()  # too large to batch: reduced now
         self._finishRow()
 
@@ -343,17 +309,14 @@ class HookParam(HookCallback):
         """Frees the weight copies and copies what is pending to the host."""
         super().endRun()
         self._before = []
-        self._beforeFlat = []
 
     def _cleanup(self) -> None:
-        self._rowT = None
-        self._staging = False  # a staged half-sample is overwritten by the next one
+        self._rowT = None  # a staged half-sample is overwritten by the next one
         super()._cleanup()
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # settles and flushes what is pending
         state["_stage"] = None
-        state["_staging"] = False
         return state
 
     def _derive(self, raw: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
