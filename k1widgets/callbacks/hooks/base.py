@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -406,10 +406,3 @@ class HookCallback(Callback):
         state["_sampling"] = False
         state["_selected"] = (None, [])
         return state
-
-
-def foreachOrLoop(
-    f: Callable[[list[torch.Tensor]], list[torch.Tensor]], tensors: list[torch.Tensor]
-) -> list[torch.Tensor]:
-    """``f(tensors)`` (a ``torch._foreach_*`` op); empty lists give an empty list."""
-    return f(tensors) if tensors else []

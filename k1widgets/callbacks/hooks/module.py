@@ -113,13 +113,12 @@ class _Stage:
         budget: int,
     ) -> None:
         self.key = key
-        self.hist = list(hist)
         groups: dict[Any, list[int]] = {}
         for i, (t, f) in enumerate(zip(tensors, hist, strict=True)):
             groups.setdefault((t.shape, t.dtype, t.device, f), []).append(i)
         size = sum(t.numel() * t.element_size() for t in tensors)
         self.capacity = max(1, min(most, budget // max(size, 1)))  # 1: reduced at once
-        self.groups = [
+        self.groups = [  # (members, staging memory, whether they get near-zero counts and histograms)
             (
                 m,
                 torch.empty(
@@ -127,17 +126,18 @@ class _Stage:
                     dtype=tensors[m[0]].dtype,
                     device=tensors[m[0]].device,
                 ),
+                withHist,
             )
-            for m in groups.values()
+            for (*_, withHist), m in groups.items()
         ]
-        self.order = [kinds[i] for m, _ in self.groups for i in m]  # the rows of the reduced stats
+        self.order = [kinds[i] for m, _, _ in self.groups for i in m]  # the rows of the reduced stats
         self.count = 0
         self.rows: list[int] = []
 
     def put(self, tensors: list[torch.Tensor]) -> None:
         """Copies one sample's tensors into the next staging row (one ``stack`` per group)."""
         with torch.no_grad():
-            for members, buf in self.groups:
+            for members, buf, _ in self.groups:
                 torch.stack([tensors[i] for i in members], out=buf[self.count])
         self.count += 1
 
@@ -323,7 +323,7 @@ class HookModule(HookCallback):
             self._compute(backward=True)
 
     def _compute(self, *, backward: bool) -> None:
-        """One `rawStats` call for the sample's outputs and gradients; writes them into a new buffer row.
+        """The sample's outputs and gradients: small ones staged (`_stageRow`), large ones written now.
 
         An output changed in place after its hook (``relu_``, ``x += y`` in a parent's forward) is
         recorded as NaN this once; from then on its module's outputs are copied in the hook. The first
@@ -424,12 +424,12 @@ class HookModule(HookCallback):
         st.count, st.rows = 0, []
         parts: list[torch.Tensor] = []
         with torch.no_grad():
-            for members, buf in st.groups:
+            for members, buf, withHist in st.groups:
                 x = buf[:k].reshape(k * len(members), -1)
                 if x.dtype != torch.float32:
                     x = x.float()
-                withHist = k * len(members) if st.hist[members[0]] else 0
-                parts.append(reduceRows(x, self._zeroTol, self._bins, withHist).view(k, len(members), -1))
+                nHist = k * len(members) if withHist else 0
+                parts.append(reduceRows(x, self._zeroTol, self._bins, nHist).view(k, len(members), -1))
             stats = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
             if rows == list(range(rows[0], rows[0] + k)):
                 self._write(slice(rows[0], rows[0] + k), stats, st.order, statColumns(self._bins))
@@ -454,12 +454,9 @@ class HookModule(HookCallback):
                 while j < len(hot) and hot[j].numel == hot[i].numel:
                     j += 1
                 h = heads[i:j]
-                if hot[i].sub is None:
-                    cols.append(h.new_zeros(j - i, fw - 4))
-                else:
-                    xs = torch.stack([e.sub.to(device) for e in hot[i:j]])  # type: ignore[union-attr]
-                    zeros, hist = tails(xs, hot[i].numel, h[:, 1], h[:, 2], h[:, 3], self._zeroTol, self._bins)
-                    cols.append(zeros.unsqueeze(1) if hist is None else torch.cat((zeros.unsqueeze(1), hist), 1))
+                xs = torch.stack([e.sub.to(device) for e in hot[i:j]])  # type: ignore[union-attr]
+                zeros, hist = tails(xs, hot[i].numel, h[:, 1], h[:, 2], h[:, 3], self._zeroTol, self._bins)
+                cols.append(zeros.unsqueeze(1) if hist is None else torch.cat((zeros.unsqueeze(1), hist), 1))
                 i = j
             parts.append(torch.cat((heads, torch.cat(cols) if len(cols) > 1 else cols[0]), 1))
         if hotGrads:
@@ -476,6 +473,9 @@ class HookModule(HookCallback):
         sizes) is made once and reused: the device index tensors (no host-to-device copy per batch) and
         the element counts.
         """
+        assert self._buf is not None  # a row was allocated before anything is written
+        target = self._buf[rows]
+        stats = stats.to(target.device)
         sig = (tuple((tuple(e.slots), d, e.numel) for e, d in kinds), stats.device, fw)
         cached = self._indexCache.get(sig)
         if cached is None:
@@ -494,14 +494,8 @@ class HookModule(HookCallback):
                 self._indexCache.clear()
             cached = self._indexCache[sig] = (parts, counts)
         parts, counts = cached
-        assert self._buf is not None  # a row was allocated before anything is written
-        target = self._buf[rows]
         dim = stats.dim() - 2
-        if stats.device != target.device:
-            stats = stats.to(target.device)
         for d, rep, slots in parts:
-            if rep.device != target.device:
-                rep, slots = rep.to(target.device), slots.to(target.device)
             if d == 0:
                 target[..., :fw].index_copy_(dim, slots, stats.index_select(dim, rep))
             else:

@@ -139,11 +139,7 @@ def headStats(t: torch.Tensor, *, withSubset: bool) -> tuple[torch.Tensor, torch
         f = t.detach().reshape(-1)
         if f.dtype != torch.float32:
             f = f.float()
-        if f.numel() >= CHUNKED_NUMEL:
-            head = torch.cat(_flatStats(f))
-        else:
-            mn, mx = torch.aminmax(f)
-            head = torch.stack((f.sum(), torch.linalg.vector_norm(f), mn, mx))
+        head = torch.cat(_flatStats(f))
         if not withSubset:
             return head, None
         sub = subset(f.view(1, -1)).view(-1)
