@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as torch_module
 
-from k1widgets.callbacks.hooks.base import HookCallback
+from k1widgets.callbacks.hooks.base import STAGE_BYTES, HookCallback, rowRuns, stageCapacity
 from k1widgets.callbacks.hooks.stats import GROUP_NUMEL, RAW, derive, headStats, reduceRows, statColumns, tails
 from k1widgets.settings import settings
 
@@ -94,12 +94,6 @@ class _Entry:
         self.tensor = self.snap = self.head = self.sub = self.gradHead = self.grad = None
 
 
-STAGE_BYTES = 2 << 20
-"""At most this much staging memory per HookModule (samples waiting to be reduced together): about a core's
-cache. Samples larger than half of it are reduced at once (batching them made a 64×256 network's sampled
-batches about 8 % slower: the reductions then read memory instead of the cache)."""
-
-
 class _Stage:
     """Staging memory for samples of one structure: per group of same-shaped tensors, ``[capacity, k, *shape]``."""
 
@@ -117,7 +111,7 @@ class _Stage:
         for i, (t, f) in enumerate(zip(tensors, hist, strict=True)):
             groups.setdefault((t.shape, t.dtype, t.device, f), []).append(i)
         size = sum(t.numel() * t.element_size() for t in tensors)
-        self.capacity = max(1, min(most, budget // max(size, 1)))  # 1: reduced at once
+        self.capacity = stageCapacity(size, most, budget)
         self.groups = [  # (members, staging memory, whether they get near-zero counts and histograms)
             (
                 m,
@@ -431,11 +425,8 @@ class HookModule(HookCallback):
                 nHist = k * len(members) if withHist else 0
                 parts.append(reduceRows(x, self._zeroTol, self._bins, nHist).view(k, len(members), -1))
             stats = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
-            if rows == list(range(rows[0], rows[0] + k)):
-                self._write(slice(rows[0], rows[0] + k), stats, st.order, statColumns(self._bins))
-            else:  # not in a row (a cancelled sample in between): one by one
-                for i, r in enumerate(rows):
-                    self._write(r, stats[i], st.order, statColumns(self._bins))
+            for r, i in rowRuns(rows):
+                self._write(r, stats[i], st.order, statColumns(self._bins))
 
     def _hotRows(self, hot: list[_Entry], hotGrads: list[_Entry], fw: int, device: torch.device) -> torch.Tensor:
         """Raw rows (``fw`` columns) of the large outputs (``hot``, reordered in place) and their gradients.

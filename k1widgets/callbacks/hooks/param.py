@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from k1widgets.callbacks.hooks.base import HookCallback
+from k1widgets.callbacks.hooks.base import STAGE_BYTES, HookCallback, rowRuns, stageCapacity
 from k1widgets.callbacks.hooks.stats import RAW, derive, subset
 
 __all__ = ["HookParam"]
@@ -65,9 +65,6 @@ def _sample(p: torch.Tensor) -> torch.Tensor:
 
 _GRAD, _UPDATE = len(RAW), len(RAW) + 1
 
-STAGE_BYTES = 2 << 20
-"""At most this much staging memory per HookParam for samples of the small parameters (about a core's cache)."""
-
 
 class _FlatStage:
     """Staging memory of the flat groups: per group ``[capacity, 3, n]`` (weights before, after, gradient)."""
@@ -75,7 +72,7 @@ class _FlatStage:
     def __init__(self, key: Any, groups: list[list[torch.Tensor]], most: int, budget: int) -> None:
         self.key = key
         size = sum(3 * p.numel() * p.element_size() for g in groups for p in g)
-        self.capacity = max(1, min(most, budget // max(size, 1)))  # 1: reduced at once
+        self.capacity = stageCapacity(size, most, budget)
         self.bufs = [
             torch.empty((self.capacity, 3, sum(p.numel() for p in g)), dtype=g[0].dtype, device=g[0].device)
             for g in groups
@@ -276,11 +273,8 @@ class HookParam(HookCallback):
                 stats = torch.stack((sums[:, 0], sq[:, 0], mn, mx, torch.zeros_like(mn), sq[:, 1], update), 2)
                 lines = self._indexTensor(idx, self._buf.device)
                 stats = stats.to(self._buf.device)
-                if rows == list(range(rows[0], rows[0] + k)):
-                    self._buf[rows[0] : rows[0] + k].index_copy_(1, lines, stats)
-                else:  # not in a row (a cancelled sample in between): one by one
-                    for i, r in enumerate(rows):
-                        self._buf[r].index_copy_(0, lines, stats[i])
+                for r, i in rowRuns(rows):
+                    self._buf[r].index_copy_(stats[i].dim() - 2, lines, stats[i])
 
     def _sampleScale(self, big: list[int], device: torch.device) -> torch.Tensor:
         """``sqrt(n / m)`` per large parameter: a subset's step norm scaled to the whole parameter's."""
