@@ -378,7 +378,7 @@ def test_batches_cancelled_mid_sample_leave_no_half_samples():
 
 
 def test_headstats_of_one_tensor_and_its_subset():
-    big = torch.randn(300_000) * 2 - 1  # reduced chunk by chunk
+    big = torch.randn(300_000) * 2 - 1  # min and max from one aminmax pass (WHOLE_NUMEL)
     for t in (torch.randn(70, 73), big, big[:5000].to(torch.bfloat16), torch.arange(10.0)):
         head, sub = headStats(t, withSubset=True)
         v = t.double().reshape(-1)

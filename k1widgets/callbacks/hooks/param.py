@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from k1widgets.callbacks.hooks.base import STAGE_BYTES, HookCallback, rowRuns, stageCapacity
-from k1widgets.callbacks.hooks.stats import RAW, derive, subset
+from k1widgets.callbacks.hooks.stats import RAW, WHOLE_NUMEL, derive, subset
 
 __all__ = ["HookParam"]
 
@@ -39,20 +39,24 @@ UPDATE_SUBSET = 8192
 
 
 def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
-    """Raw rows (`RAW` columns, zero counts 0) of large parameters: three passes over each, few calls.
+    """Raw rows (`RAW` columns, zero counts 0) of large parameters, one stack for all of them.
 
-    Norms in one ``_foreach_norm``; sums and ``aminmax`` per tensor (a whole-tensor ``aminmax`` is one
-    pass, unlike the per-row one that `rawStats` avoids).
+    Each parameter's four reductions run one after another, while it is in the cache (grouping them
+    by reduction, a ``_foreach_norm`` and then the sums and extremes, read each parameter from memory
+    again: about 25 % slower on a CPU for 9 parameters of 256×256). Half precision is reduced in float32.
     """
-    sums = torch.stack([p.sum(dtype=torch.float32) for p in params])
-    if all(p.dtype == torch.float32 for p in params):
-        norms = torch.stack(torch._foreach_norm(params))
-    else:  # half precision: accumulate and return in float32
-        norms = torch.stack([torch.linalg.vector_norm(p, dtype=torch.float32) for p in params])
-    mm = [torch.aminmax(p) for p in params]
-    mn = torch.stack([m[0] for m in mm]).float()
-    mx = torch.stack([m[1] for m in mm]).float()
-    return torch.stack((sums, norms, mn, mx, torch.zeros_like(sums)), 1)
+    parts: list[torch.Tensor] = []
+    for p in params:
+        v = p.detach().reshape(-1)
+        if v.dtype != torch.float32:
+            v = v.float()
+        if v.numel() < WHOLE_NUMEL:
+            parts += (v.sum(), torch.dot(v, v), v.amin(), v.amax())
+        else:  # read from memory: one aminmax pass instead of two (see `_flatStats`)
+            parts += (v.sum(), torch.dot(v, v), *torch.aminmax(v))
+    raw = torch.stack(parts).view(-1, 4)
+    raw[:, 1].sqrt_()
+    return torch.cat((raw, raw.new_zeros(len(params), 1)), 1)
 
 
 def _sample(p: torch.Tensor) -> torch.Tensor:
