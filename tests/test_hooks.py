@@ -19,7 +19,7 @@ import k1widgets as k1lib
 from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
-from k1widgets.callbacks.hooks.param import FLAT_NUMEL
+from k1widgets.callbacks.hooks.param import UPDATE_EXACT_NUMEL
 from k1widgets.callbacks.hooks.stats import SUBSET, headStats, rawStats
 from k1widgets.settings import settings
 
@@ -114,8 +114,24 @@ def test_statistics_equal_a_naive_reference_on_a_fixed_batch(hidden, hot):
         np.testing.assert_allclose(got, naive(after[name]), rtol=2e-4, atol=1e-6, err_msg=name)
         assert hp.values("grad")[0, j] == pytest.approx(pgrads[name].norm().item(), rel=1e-4)
         ratio = (after[name] - before[name]).norm().item() / after[name].norm().item()
-        # parameters above FLAT_NUMEL values: the step is measured on an even subset, scaled to the whole
-        assert hp.values("update")[0, j] == pytest.approx(ratio, rel=0.05 if after[name].numel() > FLAT_NUMEL else 1e-3)
+        assert hp.values("update")[0, j] == pytest.approx(ratio, rel=1e-3)  # exact up to UPDATE_EXACT_NUMEL values
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_update_ratio_of_a_very_large_parameter_is_estimated_from_a_subset(seed):
+    # above UPDATE_EXACT_NUMEL values the step is measured on an even subset and scaled to the whole
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(1100, 1000), nn.Tanh(), nn.Linear(1000, 1))
+    assert model[0].weight.numel() > UPDATE_EXACT_NUMEL
+    xb, yb = torch.randn(32, 1100), torch.randn(32, 1)
+    l = oneBatchLearner(model, xb, yb)
+    l.opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = model[0].weight.detach().clone()
+    l.run(1)
+    after = model[0].weight.detach()
+    ratio = (after - before).norm().item() / after.norm().item()
+    assert l.HookParam.paths[0] == "0.weight"
+    assert l.HookParam.values("update")[0, 0] == pytest.approx(ratio, rel=0.05)
 
 
 def test_one_element_parameters_give_nan_std_without_warnings():

@@ -9,11 +9,14 @@ row; nothing is read back during the batch.
 Fields: ``mean``, ``std``, ``min``, ``max`` (of the weights after the step), ``grad`` (the gradient's
 2-norm) and ``update`` (``‖Δw‖ / ‖w‖``: the size of the step relative to the weights, the same as
 std(Δw)/std(w) for zero-mean tensors; around 1e-3 is the usual healthy range, much larger means a
-too-large learning rate, much smaller a too-small one). Parameters of up to `FLAT_NUMEL` values are
-copied whole for it; for larger ones ``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET`
-values (blocks of 4 neighbours spread over the whole tensor, see `subset`) and scaled to the whole:
-a few percent of sampling error, for a copy of 32 KB instead of the whole parameter and two fewer
-passes over it. ``HookParam(updateRatio=False)`` turns the update ratio off.
+too-large learning rate, much smaller a too-small one). It is exact for parameters of up to
+`UPDATE_EXACT_NUMEL` values: they are copied whole on a sampled batch, between the backward pass and
+the end of the batch. For larger ones ``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET` values
+(blocks of 4 neighbours spread over the whole tensor, see `subset`) and scaled to the whole, so a
+sampled batch never copies more than 32 KB of such a parameter. That estimate is within a few
+percent for Adam-like steps, but can be 10-15 % off for plain SGD steps, whose size sits in the few
+rows with large gradients (fine on the log scale the ratio is read on). ``HookParam(updateRatio=False)``
+turns the update ratio off.
 """
 
 from __future__ import annotations
@@ -31,8 +34,12 @@ __all__ = ["HookParam"]
 
 FIELDS = ("mean", "std", "min", "max", "grad", "update")
 FLAT_NUMEL = 1 << 14
-"""Parameters with at most this many values are copied into one flat vector and reduced by segment, and
-their step is measured exactly; larger ones are reduced one by one, their step on `UPDATE_SUBSET` values."""
+"""Parameters with at most this many values are copied into one flat vector and reduced by segment;
+larger ones are reduced one by one."""
+
+UPDATE_EXACT_NUMEL = 1 << 20
+"""Parameters with at most this many values (4 MB of float32) have their step measured exactly, on a
+whole copy; larger ones on `UPDATE_SUBSET` values."""
 
 UPDATE_SUBSET = 8192
 """How many values of a larger parameter measure its step: blocks of 4 neighbours spread over it (32 KB)."""
@@ -60,11 +67,20 @@ def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _sample(p: torch.Tensor) -> torch.Tensor:
-    """A copy of an even subset of `UPDATE_SUBSET` values of a large parameter (see `subset`), in float32.
+    """A float32 copy of a parameter to measure its step by: whole up to `UPDATE_EXACT_NUMEL` values,
+    else an even subset of `UPDATE_SUBSET` values (see `subset`)."""
+    v = p.detach().reshape(1, -1)
+    if v.shape[1] <= UPDATE_EXACT_NUMEL:
+        return v.clone() if v.dtype == torch.float32 else v.float()
+    return subset(v, UPDATE_SUBSET, 4).float()
 
-    Always a copy: a parameter above `FLAT_NUMEL` values is above `UPDATE_SUBSET`, so `subset` gathers.
-    """
-    return subset(p.detach().reshape(1, -1), UPDATE_SUBSET, 4).float()
+
+def _sampleAfter(p: torch.Tensor) -> torch.Tensor:
+    """The same values as `_sample` after the step (no copy for a whole float32 parameter)."""
+    v = p.detach().reshape(1, -1)
+    if v.shape[1] <= UPDATE_EXACT_NUMEL:
+        return v if v.dtype == torch.float32 else v.float()
+    return subset(v, UPDATE_SUBSET, 4).float()
 
 
 _GRAD, _UPDATE = len(RAW), len(RAW) + 1
@@ -199,7 +215,7 @@ class HookParam(HookCallback):
                 norms = torch._foreach_norm([params[i].grad for i in withGrad])
                 self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
             if self.updateRatio and big:
-                # a large parameter's step is measured on an even subset of its values (`_sample`)
+                # a copy to measure the step by: whole, or an even subset of a very large parameter (`_sample`)
                 self._before = [_sample(params[i]) for i in big]
 
     def _put(self, row: torch.Tensor, col: int, lines: list[int], values: torch.Tensor) -> None:
@@ -230,10 +246,10 @@ class HookParam(HookCallback):
                 bigParams = [params[i] for i in big]
                 self._putMany(row, big, _bigStats(bigParams).to(row.device, torch.float32))
                 if self.updateRatio and len(self._before) == len(bigParams):
-                    # the step on the same subsets (its sign does not matter for the norm), scaled to the whole
-                    after = [_sample(p) for p in bigParams]
-                    torch._foreach_sub_(after, self._before)
-                    norms = torch.stack(torch._foreach_norm(after)).float().mul_(self._sampleScale(big, row.device))
+                    # the step on the same values (its sign does not matter for the norm), scaled to the whole
+                    torch._foreach_sub_(self._before, [_sampleAfter(p) for p in bigParams])
+                    norms = torch.stack(torch._foreach_norm(self._before)).float()
+                    norms.mul_(self._sampleScale(big, row.device))
                     self._put(row, _UPDATE, big, norms.to(row.device))
                 self._before = []
         self._pendingN[self._row, :, 0] = self._numel
@@ -281,11 +297,11 @@ class HookParam(HookCallback):
                     self._buf[r].index_copy_(stats[i].dim() - 2, lines, stats[i])
 
     def _sampleScale(self, big: list[int], device: torch.device) -> torch.Tensor:
-        """``sqrt(n / m)`` per large parameter: a subset's step norm scaled to the whole parameter's."""
+        """``sqrt(n / m)`` per large parameter: a subset's step norm scaled to the whole parameter's (1: exact)."""
         key = ("scale", tuple(big), device)
         t = self._indices.get(key)
         if t is None:
-            sizes = [(self.targets[i].numel(), _sample(self.targets[i]).numel()) for i in big]
+            sizes = [(self.targets[i].numel(), _sampleAfter(self.targets[i]).numel()) for i in big]
             t = self._indices[key] = torch.tensor([math.sqrt(n / m) for n, m in sizes], device=device)
         return t
 
