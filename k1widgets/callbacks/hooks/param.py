@@ -67,8 +67,10 @@ def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _sample(p: torch.Tensor) -> torch.Tensor:
-    """A float32 copy of a parameter to measure its step by: whole up to `UPDATE_EXACT_NUMEL` values,
-    else an even subset of `UPDATE_SUBSET` values (see `subset`)."""
+    """A float32 copy of a parameter to measure its step by.
+
+    Whole up to `UPDATE_EXACT_NUMEL` values, else an even subset of `UPDATE_SUBSET` values (see `subset`).
+    """
     v = p.detach().reshape(1, -1)
     if v.shape[1] <= UPDATE_EXACT_NUMEL:
         return v.clone() if v.dtype == torch.float32 else v.float()
