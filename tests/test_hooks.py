@@ -20,7 +20,7 @@ from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
 from k1widgets.callbacks.hooks.param import UPDATE_EXACT_NUMEL
-from k1widgets.callbacks.hooks.stats import SUBSET, headStats, rawStats
+from k1widgets.callbacks.hooks.stats import SUBSET, headStats, rawStats, subset
 from k1widgets.settings import settings
 
 
@@ -391,6 +391,14 @@ def test_batches_cancelled_mid_sample_leave_no_half_samples():
         assert cb.x.tolist() == kept
         assert np.isfinite(cb.values("mean")).all() and np.isfinite(cb.values("max")).all()
     assert np.isfinite(l.HookParam.values("update")).all() and np.isfinite(l.HookModule.values("backward.std")).all()
+
+
+def test_subset_takes_the_same_blocks_of_contiguous_and_strided_rows():
+    x = torch.randn(3, 20_000)
+    a, b = subset(x), subset(x.t().contiguous().t())  # the second one is not contiguous
+    assert torch.equal(a, b) and a.shape[0] == 3 and SUBSET // 2 <= a.shape[1] <= SUBSET + 64
+    assert torch.equal(a[:, :16], x[:, :16])  # whole blocks of 16 neighbours, the first one first
+    assert subset(x[:0]).shape == (0, a.shape[1])  # no rows: still a [0, m] matrix
 
 
 def test_headstats_of_one_tensor_and_its_subset():

@@ -189,10 +189,10 @@ def subset(x: torch.Tensor, size: int = SUBSET, block: int = BLOCK) -> torch.Ten
         return x
     nb = n // block
     s = _stride(nb, -(-nb * block // size))
-    if x.is_contiguous():  # blocks 0, s, 2s, ... as one strided view (fewer calls than slicing), then copied
-        m = -(-nb // s)
-        return x.as_strided((k, m, block), (n, s * block, 1), x.storage_offset()).reshape(k, -1)
-    return x[:, : nb * block].reshape(k, nb, block)[:, ::s].reshape(k, -1)
+    m = -(-nb // s)  # blocks 0, s, 2s, ...
+    if x.is_contiguous():  # as one strided view (fewer calls than slicing), then copied
+        return x.as_strided((k, m, block), (n, s * block, 1), x.storage_offset()).reshape(k, m * block)
+    return x[:, : nb * block].reshape(k, nb, block)[:, ::s].reshape(k, m * block)
 
 
 @functools.cache
