@@ -109,7 +109,7 @@ class HookParam(HookCallback):
     Args:
         every: sample every ``every``-th training batch (None: ``settings.hooks.every``); 1 records all.
         flushEvery: sampled batches between two device-to-host copies (None: ``settings.hooks.flushEvery``).
-        updateRatio: record ``‖Δw‖ / ‖w‖`` (keeps a copy of the watched parameters during a run).
+        updateRatio: record ``‖Δw‖ / ‖w‖`` (copies the watched parameters on sampled batches, see the module).
     """
 
     prop = "HookParam"
