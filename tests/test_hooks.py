@@ -19,7 +19,7 @@ import k1widgets as k1lib
 from k1widgets.callbacks import HookParam
 from k1widgets.callbacks.hooks import History, HookPlot, UnknownFieldError
 from k1widgets.callbacks.hooks.history import capacityFor
-from k1widgets.callbacks.hooks.param import UPDATE_EXACT_NUMEL
+from k1widgets.callbacks.hooks.param import UPDATE_EXACT_BYTES, UPDATE_EXACT_NUMEL, _exactOnes
 from k1widgets.callbacks.hooks.stats import SUBSET, headStats, rawStats, subset
 from k1widgets.settings import settings
 
@@ -132,6 +132,16 @@ def test_update_ratio_of_a_very_large_parameter_is_estimated_from_a_subset(seed)
     ratio = (after - before).norm().item() / after.norm().item()
     assert l.HookParam.paths[0] == "0.weight"
     assert l.HookParam.values("update")[0, 0] == pytest.approx(ratio, rel=0.05)
+
+
+def test_whole_copies_for_the_update_ratio_stay_within_their_budget():
+    # the smallest parameters are copied whole until UPDATE_EXACT_BYTES; the rest use subsets
+    sizes = [UPDATE_EXACT_NUMEL * 2, *([UPDATE_EXACT_NUMEL] * 17), 20_000]
+    params = [torch.empty(n, device="meta") for n in sizes]
+    exact = _exactOnes(params)
+    assert exact[0] is False and exact[-1] is True  # too large alone / the smallest, first
+    fitting = (UPDATE_EXACT_BYTES - 4 * 20_000) // (4 * UPDATE_EXACT_NUMEL)
+    assert sum(exact[1:-1]) == fitting < 17
 
 
 def test_one_element_parameters_give_nan_std_without_warnings():

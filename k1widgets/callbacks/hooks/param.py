@@ -10,8 +10,9 @@ Fields: ``mean``, ``std``, ``min``, ``max`` (of the weights after the step), ``g
 2-norm) and ``update`` (``‖Δw‖ / ‖w‖``: the size of the step relative to the weights, the same as
 std(Δw)/std(w) for zero-mean tensors; around 1e-3 is the usual healthy range, much larger means a
 too-large learning rate, much smaller a too-small one). It is exact for parameters of up to
-`UPDATE_EXACT_NUMEL` values: they are copied whole on a sampled batch, between the backward pass and
-the end of the batch. For larger ones ``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET` values
+`UPDATE_EXACT_NUMEL` values, smallest first while their copies fit in `UPDATE_EXACT_BYTES`: they are
+copied whole on a sampled batch, between the backward pass and the end of the batch. For the others
+``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET` values
 (blocks of 4 neighbours spread over the whole tensor, see `subset`) and scaled to the whole, so a
 sampled batch never copies more than 32 KB of such a parameter. That estimate is within a few
 percent for Adam-like steps, but can be 10-15 % off for plain SGD steps, whose size sits in the few
@@ -39,7 +40,11 @@ larger ones are reduced one by one."""
 
 UPDATE_EXACT_NUMEL = 1 << 20
 """Parameters with at most this many values (4 MB of float32) have their step measured exactly, on a
-whole copy; larger ones on `UPDATE_SUBSET` values."""
+whole copy (within `UPDATE_EXACT_BYTES`); larger ones on `UPDATE_SUBSET` values."""
+
+UPDATE_EXACT_BYTES = 64 << 20
+"""At most this much memory for the whole copies of one sampled batch (the smallest parameters first), so
+that a large model's sampled batches do not need another copy of its weights."""
 
 UPDATE_SUBSET = 8192
 """How many values of a larger parameter measure its step: blocks of 4 neighbours spread over it (32 KB)."""
@@ -66,23 +71,36 @@ def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat((raw, raw.new_zeros(len(params), 1)), 1)
 
 
-def _sample(p: torch.Tensor) -> torch.Tensor:
-    """A float32 copy of a parameter to measure its step by.
-
-    Whole up to `UPDATE_EXACT_NUMEL` values, else an even subset of `UPDATE_SUBSET` values (see `subset`).
-    """
+def _sample(p: torch.Tensor, exact: bool) -> torch.Tensor:
+    """A float32 copy of a parameter to measure its step by: whole, or an even subset of `UPDATE_SUBSET` values."""
     v = p.detach().reshape(1, -1)
-    if v.shape[1] <= UPDATE_EXACT_NUMEL:
+    if exact:
         return v.clone() if v.dtype == torch.float32 else v.float()
     return subset(v, UPDATE_SUBSET, 4).float()
 
 
-def _sampleAfter(p: torch.Tensor) -> torch.Tensor:
+def _sampleAfter(p: torch.Tensor, exact: bool) -> torch.Tensor:
     """The same values as `_sample` after the step (no copy for a whole float32 parameter)."""
     v = p.detach().reshape(1, -1)
-    if v.shape[1] <= UPDATE_EXACT_NUMEL:
+    if exact:
         return v if v.dtype == torch.float32 else v.float()
     return subset(v, UPDATE_SUBSET, 4).float()
+
+
+def _exactOnes(params: list[torch.Tensor]) -> list[bool]:
+    """Which parameters' steps are measured on whole copies.
+
+    Those of up to `UPDATE_EXACT_NUMEL` values each, smallest first while the copies fit in `UPDATE_EXACT_BYTES`.
+    """
+    exact = [False] * len(params)
+    used = 0
+    for i in sorted(range(len(params)), key=lambda i: params[i].numel()):
+        n = params[i].numel()
+        if n > UPDATE_EXACT_NUMEL or used + 4 * n > UPDATE_EXACT_BYTES:
+            break
+        exact[i] = True
+        used += 4 * n
+    return exact
 
 
 _GRAD, _UPDATE = len(RAW), len(RAW) + 1
@@ -131,6 +149,7 @@ class HookParam(HookCallback):
         self._layout: tuple[list[tuple[list[int], torch.Tensor]], list[int]] | None = None
         self._layoutKey: Any = None
         self._stage: _FlatStage | None = None
+        self._exact: list[bool] = []
 
     def _select(self, modules: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         out, owners, seen = [], [], set()
@@ -181,6 +200,7 @@ class HookParam(HookCallback):
                 sizes = torch.tensor([params[i].numel() for i in idx], device=device)
                 groups.append((idx, torch.repeat_interleave(torch.arange(len(idx), device=device), sizes)))
             self._layout = (groups, big)
+            self._exact = _exactOnes([params[i] for i in big])
         return self._layout
 
     def startBatch(self) -> None:
@@ -218,7 +238,7 @@ class HookParam(HookCallback):
                 self._put(row, _GRAD, withGrad, torch.stack(norms).to(row.device, torch.float32))
             if self.updateRatio and big:
                 # a copy to measure the step by: whole, or an even subset of a very large parameter (`_sample`)
-                self._before = [_sample(params[i]) for i in big]
+                self._before = [_sample(params[i], e) for i, e in zip(big, self._exact, strict=True)]
 
     def _put(self, row: torch.Tensor, col: int, lines: list[int], values: torch.Tensor) -> None:
         if len(lines) == len(self.targets) and lines == list(range(len(lines))):
@@ -249,7 +269,8 @@ class HookParam(HookCallback):
                 self._putMany(row, big, _bigStats(bigParams).to(row.device, torch.float32))
                 if self.updateRatio and len(self._before) == len(bigParams):
                     # the step on the same values (its sign does not matter for the norm), scaled to the whole
-                    torch._foreach_sub_(self._before, [_sampleAfter(p) for p in bigParams])
+                    after = [_sampleAfter(p, e) for p, e in zip(bigParams, self._exact, strict=True)]
+                    torch._foreach_sub_(self._before, after)
                     norms = torch.stack(torch._foreach_norm(self._before)).float()
                     norms.mul_(self._sampleScale(big, row.device))
                     self._put(row, _UPDATE, big, norms.to(row.device))
@@ -303,7 +324,10 @@ class HookParam(HookCallback):
         key = ("scale", tuple(big), device)
         t = self._indices.get(key)
         if t is None:
-            sizes = [(self.targets[i].numel(), _sampleAfter(self.targets[i]).numel()) for i in big]
+            sizes = [
+                (self.targets[i].numel(), _sampleAfter(self.targets[i], e).numel())
+                for i, e in zip(big, self._exact, strict=True)
+            ]
             t = self._indices[key] = torch.tensor([math.sqrt(n / m) for n, m in sizes], device=device)
         return t
 
