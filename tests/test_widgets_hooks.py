@@ -87,6 +87,21 @@ def test_view_grows_with_training_and_zooms(trained):
     assert not l.feed.active or all(s.fn != v.refresh for s in l.feed._subs)
 
 
+def test_panels_of_values_that_cannot_be_negative_keep_their_axis_at_or_above_zero(trained):
+    v = trained.HookParam.widget()
+    try:
+        titles = [p.title for p in v.panels]
+        for title in ("Gradient norms", "Update ratios", "Stds"):
+            panel = v.panels[titles.index(title)]
+            assert panel.ys.min >= 0 and panel.ys.max > panel.ys.min, title
+        means = v.panels[titles.index("Means")]
+        y = means.mark.y[np.isfinite(means.mark.y)]
+        if y.min() < 0:  # a panel with negative values keeps its margin below them
+            assert means.ys.min < y.min()
+    finally:
+        v.close()
+
+
 def test_a_big_view_stays_within_its_budget():
     # 50 modules x 10,000 samples: one update sends at most settings.hooks.viewPoints values (float32)
     model = nn.Sequential(*[nn.Linear(4, 4) for _ in range(50)])

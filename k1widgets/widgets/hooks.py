@@ -250,9 +250,10 @@ class _Panel:
         lo, hi = float(vals.min()), float(vals.max())
         if log:
             lo, hi = lo / 1.2, hi * 1.2
-        else:
+        else:  # a margin, but not across zero: norms, ratios and fractions never show negative ticks
             pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
-            lo, hi = lo - pad, hi + pad
+            lo = max(lo - pad, 0.0) if lo >= 0 else lo - pad
+            hi = min(hi + pad, 0.0) if hi <= 0 and lo < 0 else hi + pad
         if (self.ys.min, self.ys.max) != (lo, hi):
             with self.ys.hold_sync():
                 self.ys.min, self.ys.max = lo, hi
