@@ -94,6 +94,7 @@ def test_panels_of_values_that_cannot_be_negative_keep_their_axis_at_or_above_ze
         for title in ("Gradient norms", "Update ratios", "Stds"):
             panel = v.panels[titles.index(title)]
             assert panel.ys.min >= 0 and panel.ys.max > panel.ys.min, title
+            assert panel.ys.allow_padding is False  # the browser would widen the domain below zero again
         means = v.panels[titles.index("Means")]
         y = means.mark.y[np.isfinite(means.mark.y)]
         if y.min() < 0:  # a panel with negative values keeps its margin below them

@@ -266,7 +266,8 @@ class _Panel:
 
 
 def _yScale(log: bool) -> bqplot.Scale:
-    return bqplot.LogScale() if log else bqplot.LinearScale()
+    # no padding of bqplot's own: `_Panel.setY` adds the margin (and keeps it from crossing zero)
+    return bqplot.LogScale(allow_padding=False) if log else bqplot.LinearScale(allow_padding=False)
 
 
 class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):

@@ -112,6 +112,10 @@ def test_hook_param_view_grows_during_a_background_run(ready, artifacts):
     waitGrowth(pg, view, first)
     assert xmax(view) > ticks  # the x axes followed
     view.screenshot(path=str(artifacts / "param_background_grown.png"))
+    # gradient norms and update ratios cannot be negative: their y axes show no negative tick
+    for panel in (4, 5):
+        labels = view.locator(".k1w-hooks-panel").nth(panel).locator(".axis .tick text").all_text_contents()
+        assert labels and not [t for t in labels if t.strip().startswith(("-", "−"))], labels
     idx = append_and_run(pg, "h.wait(); print('RUN_DONE', lb.HookParam.samples)")
     expect(output(pg, idx)).to_contain_text("RUN_DONE", timeout=T)
 
