@@ -12,9 +12,9 @@ std(Δw)/std(w) for zero-mean tensors; around 1e-3 is the usual healthy range, m
 too-large learning rate, much smaller a too-small one). It is exact for parameters of up to
 `UPDATE_EXACT_NUMEL` values, smallest first while their copies fit in `UPDATE_EXACT_BYTES`: they are
 copied whole on a sampled batch, between the backward pass and the end of the batch. For the others
-``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET` values
-(blocks of 4 neighbours spread over the whole tensor, see `subset`) and scaled to the whole, so a
-sampled batch never copies more than 32 KB of such a parameter. That estimate is within a few
+``‖Δw‖`` is measured on an even subset of `UPDATE_SUBSET` values (blocks of 4 neighbours spread over
+the whole tensor, see `subset`) and scaled to the whole, so a sampled batch never copies more than
+32 KB of such a parameter. That estimate is within a few
 percent for Adam-like steps, but can be 10-15 % off for plain SGD steps, whose size sits in the few
 rows with large gradients (fine on the log scale the ratio is read on). ``HookParam(updateRatio=False)``
 turns the update ratio off.
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from k1widgets.callbacks.hooks.base import STAGE_BYTES, HookCallback, rowRuns, stageCapacity
-from k1widgets.callbacks.hooks.stats import RAW, WHOLE_NUMEL, derive, subset
+from k1widgets.callbacks.hooks.stats import RAW, derive, flatReductions, subset
 
 __all__ = ["HookParam"]
 
@@ -62,28 +62,20 @@ def _bigStats(params: list[torch.Tensor]) -> torch.Tensor:
         v = p.detach().reshape(-1)
         if v.dtype != torch.float32:
             v = v.float()
-        if v.numel() < WHOLE_NUMEL:
-            parts += (v.sum(), torch.dot(v, v), v.amin(), v.amax())
-        else:  # read from memory: one aminmax pass instead of two (see `_flatStats`)
-            parts += (v.sum(), torch.dot(v, v), *torch.aminmax(v))
+        parts += flatReductions(v)
     raw = torch.stack(parts).view(-1, 4)
     raw[:, 1].sqrt_()
     return torch.cat((raw, raw.new_zeros(len(params), 1)), 1)
 
 
-def _sample(p: torch.Tensor, exact: bool) -> torch.Tensor:
-    """A float32 copy of a parameter to measure its step by: whole, or an even subset of `UPDATE_SUBSET` values."""
+def _sample(p: torch.Tensor, exact: bool, *, copy: bool = True) -> torch.Tensor:
+    """A parameter's values to measure its step by, in float32: whole, or an even subset of `UPDATE_SUBSET`.
+
+    ``copy=False`` (after the step) may return the parameter itself when it is whole and float32.
+    """
     v = p.detach().reshape(1, -1)
     if exact:
-        return v.clone() if v.dtype == torch.float32 else v.float()
-    return subset(v, UPDATE_SUBSET, 4).float()
-
-
-def _sampleAfter(p: torch.Tensor, exact: bool) -> torch.Tensor:
-    """The same values as `_sample` after the step (no copy for a whole float32 parameter)."""
-    v = p.detach().reshape(1, -1)
-    if exact:
-        return v if v.dtype == torch.float32 else v.float()
+        return v.clone() if copy and v.dtype == torch.float32 else v.float()
     return subset(v, UPDATE_SUBSET, 4).float()
 
 
@@ -269,7 +261,7 @@ class HookParam(HookCallback):
                 self._putMany(row, big, _bigStats(bigParams).to(row.device, torch.float32))
                 if self.updateRatio and len(self._before) == len(bigParams):
                     # the step on the same values (its sign does not matter for the norm), scaled to the whole
-                    after = [_sampleAfter(p, e) for p, e in zip(bigParams, self._exact, strict=True)]
+                    after = [_sample(p, e, copy=False) for p, e in zip(bigParams, self._exact, strict=True)]
                     torch._foreach_sub_(self._before, after)
                     norms = torch.stack(torch._foreach_norm(self._before)).float()
                     norms.mul_(self._sampleScale(big, row.device))
@@ -325,7 +317,7 @@ class HookParam(HookCallback):
         t = self._indices.get(key)
         if t is None:
             sizes = [
-                (self.targets[i].numel(), _sampleAfter(self.targets[i], e).numel())
+                (self.targets[i].numel(), _sample(self.targets[i], e, copy=False).numel())
                 for i, e in zip(big, self._exact, strict=True)
             ]
             t = self._indices[key] = torch.tensor([math.sqrt(n / m) for n, m in sizes], device=device)

@@ -37,6 +37,7 @@ __all__ = [
     "SUBSET",
     "WHOLE_NUMEL",
     "derive",
+    "flatReductions",
     "headStats",
     "rawStats",
     "reduceRows",
@@ -164,11 +165,17 @@ def _flatStats(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     ``amin`` + ``amax``, and than reducing cache-sized chunks one after another, whose extra calls
     cost what the cache saves).
     """
-    s, sq = v.sum().view(1), torch.dot(v, v).sqrt_().view(1)
+    s, sq, mn, mx = flatReductions(v)
+    return s.view(1), sq.sqrt_().view(1), mn.view(1), mx.view(1)
+
+
+def flatReductions(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sum, sum of squares, min and max of a flat float tensor (0-d each; see `_flatStats` for the passes)."""
+    s, sq = v.sum(), torch.dot(v, v)
     if v.numel() < WHOLE_NUMEL:
-        return s, sq, v.amin().view(1), v.amax().view(1)
+        return s, sq, v.amin(), v.amax()
     mn, mx = torch.aminmax(v)
-    return s, sq, mn.view(1), mx.view(1)
+    return s, sq, mn, mx
 
 
 BLOCK = 16
