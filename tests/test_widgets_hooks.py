@@ -14,6 +14,7 @@ from torch import nn
 from k1widgets import display
 from k1widgets.callbacks import HookModule
 from k1widgets.callbacks.hooks.module import FIELDS
+from k1widgets.plot import niceTicks
 from k1widgets.widgets.hooks import HookView, envelope, regrid
 
 
@@ -101,6 +102,43 @@ def test_panels_of_values_that_cannot_be_negative_keep_their_axis_at_or_above_ze
             assert means.ys.min < y.min()
     finally:
         v.close()
+
+
+def test_panel_ticks_are_round_numbers_within_the_axis_and_zero_is_exactly_zero(trained):
+    v = trained.HookModule.widget()
+    try:
+        assert v.xs.allow_padding is False  # the x axes start at the first sampled batch, not at -2
+        for p in v.panels:
+            ticks = np.asarray(p.yAxis.tick_values, dtype=float)
+            assert 2 <= len(ticks) <= 6, (p.title, ticks)
+            assert p.ys.min <= ticks.min() and ticks.max() <= p.ys.max, (p.title, ticks, p.ys.min, p.ys.max)
+            step = np.diff(ticks)[0]
+            assert np.allclose(np.diff(ticks), step)
+            mantissa = step / 10.0 ** np.floor(np.log10(step))
+            assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5)), (p.title, ticks)
+            assert np.allclose(ticks / step, np.round(ticks / step))  # whole multiples of the step
+            if p.ys.min < 0 < p.ys.max or 0.0 in (p.ys.min, p.ys.max):
+                assert 0.0 in ticks.tolist(), (p.title, ticks)  # exactly 0, never 5.55e-17
+        v.control.log = True  # log y: decades (or 1-2-3-5 steps) over the positive range
+        for p in v.panels:
+            if p.ys.min is not None:
+                ticks = np.asarray(p.yAxis.tick_values, dtype=float)
+                assert (ticks > 0).all() and p.ys.min <= ticks.min() and ticks.max() <= p.ys.max, (p.title, ticks)
+    finally:
+        v.close()
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"), [(-0.863, 0.0), (0.0821, 9.36), (-0.3, 0.3), (-5.91, 4.4e-16), (1e-9, 3e-9), (-1e6, -2.0), (7.0, 7.5)]
+)
+def test_nice_ticks_are_few_round_multiples_inside_the_range(lo, hi):
+    ticks = niceTicks(lo, hi, 5)
+    assert 2 <= len(ticks) <= 6
+    assert lo <= ticks[0] and ticks[-1] <= hi
+    step = ticks[1] - ticks[0]
+    assert all(abs(t / step - round(t / step)) < 1e-9 for t in ticks)
+    if lo <= 0 <= hi:
+        assert 0.0 in ticks
 
 
 def test_a_big_view_stays_within_its_budget():

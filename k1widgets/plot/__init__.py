@@ -10,7 +10,7 @@ from __future__ import annotations
 from k1widgets.plot.decimate import LeafIndex, LineData, decimateWindow, minmaxIndices, pointBudget
 from k1widgets.plot.ranges import Domain, Range
 from k1widgets.plot.sliceable import Panel, SliceablePlot
-from k1widgets.plot.svg import COLORS, logTicks
+from k1widgets.plot.svg import COLORS, logTicks, niceTicks
 
 __all__ = [
     "COLORS",
@@ -23,5 +23,6 @@ __all__ = [
     "decimateWindow",
     "logTicks",
     "minmaxIndices",
+    "niceTicks",
     "pointBudget",
 ]

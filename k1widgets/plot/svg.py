@@ -15,7 +15,7 @@ import numpy as np
 
 from k1widgets.plot.decimate import LineData, minmaxIndices
 
-__all__ = ["COLORS", "logTicks", "svgDocument"]
+__all__ = ["COLORS", "logTicks", "niceTicks", "svgDocument"]
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 _M = {"left": 58, "right": 14, "top": 26, "bottom": 38}
@@ -52,14 +52,18 @@ def svgDocument(
     )
 
 
-def _niceTicks(lo: float, hi: float, n: int = 5) -> list[float]:
+def niceTicks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick positions over [lo, hi] for a linear axis: at most ``n + 1``, steps of 1, 2, 2.5 or 5 × 10^k.
+
+    Each tick is a whole multiple of the step, so zero is exactly 0 (never ``5.55e-17``).
+    """
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo] if math.isfinite(lo) else []
     raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    return [min(max(k * step, lo), hi) if k else 0.0 for k in range(first, last + 1)]  # no float spill past the ends
 
 
 def logTicks(lo: float, hi: float) -> list[float]:
@@ -120,12 +124,12 @@ def _svgPanel(lines: list[LineData], o: dict[str, Any], width: int, height: int,
 
     out = [f'<rect x="{_M["left"]}" y="{_M["top"]}" width="{pw}" height="{ph}" fill="white" stroke="#999"/>']
     grid = o["grid"]
-    for t in logTicks(x0, x1) if xlog else _niceTicks(x0, x1):
+    for t in logTicks(x0, x1) if xlog else niceTicks(x0, x1):
         px = float(tx(t))
         if grid:
             out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{_M["top"]}" y2="{_M["top"] + ph}" stroke="#eee"/>')
         out.append(f'<text class="xtick" x="{px:.1f}" y="{_M["top"] + ph + 14}" text-anchor="middle">{_fmt(t)}</text>')
-    for t in logTicks(y0, y1) if ylog else _niceTicks(y0, y1):
+    for t in logTicks(y0, y1) if ylog else niceTicks(y0, y1):
         py = float(ty(t))
         if grid:
             out.append(f'<line x1="{_M["left"]}" x2="{_M["left"] + pw}" y1="{py:.1f}" y2="{py:.1f}" stroke="#eee"/>')

@@ -33,7 +33,7 @@ import traitlets
 from k1widgets.callbacks.hooks import HookCallback, HookModule, HookPlot
 from k1widgets.live import Feed, Subscription
 from k1widgets.plot.decimate import pointBudget
-from k1widgets.plot.svg import COLORS, logTicks
+from k1widgets.plot.svg import COLORS, logTicks, niceTicks
 from k1widgets.settings import settings
 from k1widgets.widgets.base import ShownTracking, StaticFallback, View, staticAsset
 from k1widgets.widgets.plot import RangeControl, RangeZoom, followWindow
@@ -232,7 +232,7 @@ class _Panel:
         self.fig.add_class("k1w-hooks-panel")
 
     def _yAxis(self, log: bool) -> bqplot.Axis:
-        return bqplot.Axis(scale=self.ys, side="left", num_ticks=5, tick_format=".3~g", label_offset="40px")
+        return bqplot.Axis(scale=self.ys, side="left", num_ticks=_Y_TICKS + 1, tick_format=".4~g", label_offset="40px")
 
     def setLog(self, log: bool) -> None:
         self.ys = _yScale(log)
@@ -257,12 +257,16 @@ class _Panel:
         if (self.ys.min, self.ys.max) != (lo, hi):
             with self.ys.hold_sync():
                 self.ys.min, self.ys.max = lo, hi
-            if log and lo > 0:
-                self.yAxis.tick_values = np.array(logTicks(lo, hi))
+            # round ticks (bqplot's num_ticks spaces them evenly from the ends: 0.0821, 2.4, 4.72...)
+            self.yAxis.tick_values = np.array(logTicks(lo, hi) if log else niceTicks(lo, hi, _Y_TICKS))
 
     def close(self) -> None:
         for w in (self.mark, self.xAxis, self.yAxis, self.fig, self.ys):
             w.close()
+
+
+_Y_TICKS = 5
+"""At most this many intervals between the round ticks of a panel's y axis."""
 
 
 def _yScale(log: bool) -> bqplot.Scale:
@@ -298,7 +302,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         self._leaves = LeafCache()
         names = plot.lineNames()
         colors = _palette(len(names))
-        self.xs = bqplot.LinearScale()
+        self.xs = bqplot.LinearScale(allow_padding=False)  # the range control sets it: no batch -2 at the left
         log = False
         self.panels = [_Panel(t.title, self.xs, names, colors, log) for t in plot.panels]
         columns = max(1, plot.gridColumns)

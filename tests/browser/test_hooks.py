@@ -3,6 +3,7 @@ legend hiding a line, the shared slider zooming every panel, hover paths, the hi
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -191,6 +192,14 @@ def test_slider_zooms_every_panel_and_the_heatmap_renders(ready, artifacts):
     view.screenshot(path=str(artifacts / "module_view_heatmap.png"))
     before = view.evaluate(XTICKS_JS)
     assert len(before) == 9 and all(before)
+    assert min(min(t) for t in before) >= 0, before  # no padding before the first batch (it showed -2)
+    for panel in view.locator(".k1w-hooks-panel").all():
+        # evenly spaced round ticks; a zero reads 0, never float noise such as 5.55e-17
+        ys = [float(t.replace("\u2212", "-")) for t in panel.evaluate(Y_TICKS_JS)]
+        assert len(ys) >= 2, ys
+        steps = [b - a for a, b in itertools.pairwise(ys)]
+        assert max(steps) - min(steps) <= 1e-6 * max(map(abs, steps)), ys
+        assert all(y == 0 or abs(y) > 1e-9 * max(map(abs, ys)) for y in ys), ys
     handle = view.locator(".k1w-handle-lo")
     handle.scroll_into_view_if_needed()
     track = view.locator(".k1w-track").bounding_box()
