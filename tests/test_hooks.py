@@ -236,6 +236,11 @@ def test_views_index_slice_and_select_lines():
         hp.plot("meen")
     with pytest.raises(UnknownFieldError, match="Did you mean 'zero'"):
         l.HookModule.plot("zer")
+    # gradients have no near-zero fraction: asking for one says so, in plot and values alike
+    for ask in (l.HookModule.plot, l.HookModule.values, lambda f: l.HookModule[0][f]):
+        with pytest.raises(UnknownFieldError, match=r"activations only.*'backward\.zero' is not recorded; 'zero'"):
+            ask("backward.zero")
+    assert "backward.zero" not in l.HookModule.allFields and "backward.std" in l.HookModule.allFields
     for bad in (0, -3, 2.5, "3", True):  # set on the object, as the README does, and checked there
         with pytest.raises(ValueError, match=rf"HookModule's `every` must be a whole number >= 1 or None.*got {bad!r}"):
             l.HookModule.every = bad

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as torch_module
 
-from k1widgets.callbacks.hooks.base import STAGE_BYTES, HookCallback, rowRuns, stageCapacity
+from k1widgets.callbacks.hooks.base import STAGE_BYTES, HookCallback, UnknownFieldError, rowRuns, stageCapacity
 from k1widgets.callbacks.hooks.stats import GROUP_NUMEL, RAW, derive, headStats, reduceRows, statColumns, tails
 from k1widgets.settings import settings
 
@@ -36,9 +36,13 @@ FIELDS = (
     *(f"forward.{s}" for s in _STATS),
     "forward.lo",
     "forward.hi",
-    *(f"backward.{s}" for s in _STATS),
+    *(f"backward.{s}" for s in _STATS[:4]),
 )
-"""History columns: per direction the five statistics; ``forward.lo/hi`` are each histogram's range."""
+"""History columns: the five statistics of outputs, ``forward.lo/hi`` (each histogram's range), and the
+four of output gradients (near-zero fractions are counted for activations only)."""
+
+_NO_FIELD = "backward.zero"
+"""Not a field: asking for it says why (see `HookModule._checkField`)."""
 
 HookFn = Callable[["HookData", nn.Module, Any, Any], Any]
 
@@ -189,8 +193,20 @@ class HookModule(HookCallback):
 
     @property
     def allFields(self) -> tuple[str, ...]:
-        """Statistic names (``mean``, ``std``, ``min``, ``max``, ``zero``) and full column names."""
+        """Statistic names (``mean``, ``std``, ``min``, ``max``, ``zero``) and full column names.
+
+        No ``backward.zero``: near-zero fractions are counted for activations only.
+        """
         return (*_STATS, *self.fields)
+
+    def _checkField(self, field: str) -> None:
+        if field == _NO_FIELD:
+            msg = (
+                f"HookModule counts near-zero fractions of activations only, not of gradients: {field!r} is not "
+                f"recorded; 'zero' (or 'forward.zero') is. Fields: {', '.join(self.allFields)}."
+            )
+            raise UnknownFieldError(msg)
+        super()._checkField(field)
 
     def _column(self, field: str) -> str:
         return field if "." in field else f"forward.{field}"
@@ -530,8 +546,8 @@ class HookModule(HookCallback):
         values = np.empty((k, lines, len(FIELDS)), dtype=np.float32)
         for j, s in enumerate(_STATS):
             values[..., j] = f[s]
-            values[..., j + 7] = b[s]
-        values[..., 11] = np.nan  # near-zero fractions are counted for activations only
+            if j < 4:  # near-zero fractions are counted for activations only
+                values[..., j + 7] = b[s]
         hist = None
         if self._bins:
             values[..., 5] = raw[..., len(RAW)]
