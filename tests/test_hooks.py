@@ -471,17 +471,30 @@ def test_history_is_bounded_and_keeps_extremes():
     assert mean[: h.nOld // 4].mean() < 3 and mean[-50:].mean() > 9
 
 
-def test_hooks_survive_save_and_load(tmp_path):
+@pytest.mark.parametrize("how", ["save and load", "deepcopy"])
+def test_hooks_survive_save_and_load(tmp_path, how):
     l = quiet(makeLearner())
+    l.css = "*"
     l.run(1)
     n = l.HookParam.samples
-    l.save(str(tmp_path / "run"))
-    l2 = k1lib.Learner.load(str(tmp_path / "run"))
-    assert l2.HookParam.samples == n
+    assert n and l.HookModule.samples == n
+    if how == "deepcopy":
+        l2 = copy.deepcopy(l)
+    else:
+        l.save(str(tmp_path / "run"))
+        l2 = k1lib.Learner.load(str(tmp_path / "run"))
+    assert l2.HookParam.samples == l2.HookModule.samples == n
+    # views find their lines (they are looked up by the modules and parameters of this copy)
+    for cb, ref in ((l2.HookModule, l.HookModule), (l2.HookParam, l.HookParam)):
+        assert len(cb[::2]) == len(ref[::2]) > 1
+        np.testing.assert_array_equal(cb[::2].values("mean"), ref[::2].values("mean"))
     l2.data = l.data
     quiet(l2)
     l2.run(1)
-    assert l2.HookParam.samples == 2 * n
+    # both keep recording (HookModule found no module of the copy: it recorded nothing more)
+    assert l2.HookParam.samples == l2.HookModule.samples == 2 * n
+    assert np.isfinite(l2.HookModule.values("mean")[n:]).all()
+    assert len(l2.HookModule.css("Linear")) == len(l.HookModule.css("Linear")) > 0
 
 
 def test_a_diverging_run_with_nan_activations_keeps_recording():

@@ -141,6 +141,27 @@ def test_nice_ticks_are_few_round_multiples_inside_the_range(lo, hi):
         assert 0.0 in ticks
 
 
+def test_views_and_plots_follow_a_new_selection(trained):
+    l = trained
+    l.css = "*"
+    l.run(1)
+    v = l.HookModule.widget()
+    sub = l.HookParam[::2].plot()  # a plot of a view over lines that the next selection drops
+    try:
+        assert len(v.legend.names) == len(l.HookModule) > 20
+        l.css = "SkipBlock: HookModule"  # three modules, no parameter
+        l.run(1)
+        v.refresh()
+        want = [f"{i}. {p}" for i, p in enumerate(l.HookModule.paths)]
+        assert len(want) == 3 and v.legend.names == want and v.legend.hidden == []
+        assert all(list(p.mark.labels) == want for p in v.panels)
+        assert [o[0] for o in v.heat["pick"].options] == want
+        assert sub.data() and all(panel == [] for panel in sub.data())  # its lines have no history left
+        assert "<svg" in sub.svg()
+    finally:
+        v.close()
+
+
 def test_a_big_view_stays_within_its_budget():
     # 50 modules x 10,000 samples: one update sends at most settings.hooks.viewPoints values (float32)
     model = nn.Sequential(*[nn.Linear(4, 4) for _ in range(50)])

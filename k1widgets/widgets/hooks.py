@@ -316,6 +316,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
             for i, (p, t) in enumerate(zip(self.cb.paths, self.cb.targets, strict=True))
         ]
         self.legend = HookLegend(names=names, details=details, colors=colors, marks=[p.mark for p in self.panels])
+        self._shownLines = self.cb._lines()
         self.control = RangeControl(scales=[self.xs], log=log)
         children: list[ipywidgets.Widget] = [grid, self.legend]
         self.heat: dict[str, Any] | None = None
@@ -439,6 +440,23 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         if self.trackShown(content):
             self.refresh()
 
+    def _relabel(self, lines: list[int]) -> None:
+        """Names, details and colours of the lines recorded now, in the legend, the panels and the heatmap."""
+        self._shownLines = list(lines)  # first: the heatmap's new options redraw (and come back here)
+        src = self.cb._source
+        names = self.plot.lineNames()
+        colors = _palette(len(names))
+        details = [f"{i}. {src.paths[j]} ({type(src.targets[j]).__name__})" for i, j in enumerate(lines)]
+        with self.legend.hold_sync():
+            self.legend.hidden, self.legend.picked = [], -1
+            self.legend.names, self.legend.details, self.legend.colors = names, details, colors
+        for p in self.panels:
+            with p.mark.hold_sync():
+                p.mark.labels, p.mark.colors = names, colors or ["#1f77b4"]
+        if self.heat is not None:
+            self.heat["module"] = 0
+            self.heat["pick"].options = [(n, i) for i, n in enumerate(names)]
+
     def _draw(self, *, first: bool = False, user: bool = False) -> None:
         with self._lock:
             if self._closed:
@@ -448,6 +466,8 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
             if h is None or not len(cb.paths):
                 return
             lines = cb._lines()
+            if len(lines) != len(self.legend.names) or lines != self._shownLines:
+                self._relabel(lines)  # l.css changed the recorded lines since the view was made
             cols = [h.field(c) for c in plot.columns]
             with h.lock:
                 xAll, vAll, _ = h.view()

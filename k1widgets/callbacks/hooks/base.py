@@ -428,3 +428,10 @@ class HookCallback(Callback):
         state["_sampling"] = False
         state["_selected"] = (None, [])
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # maps keyed by id() name the objects of the process that pickled them (a saved learner, a
+        # deepcopy): key them by the objects this copy holds, or no line would be found again
+        self._keys = None if self._keys is None else [id(t) for t in self.targets]
+        self._index = {id(t): i for i, t in enumerate(self.targets)}

@@ -566,6 +566,11 @@ class HookModule(HookCallback):
         state["_stage"] = None  # staging memory: empty now, and up to 16 MB
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._slotOf = {id(m): i for i, m in enumerate(self.targets)}  # see HookCallback.__setstate__
+        self._indexCache = {}
+
     # ------------------------------------------------------------------ data
     def histogram(self, module: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(x, fractions[samples, bins], lo, hi)`` of one module's activation histograms.

@@ -92,8 +92,13 @@ class HookPlot(SliceablePlot):
         return Panel(lines, title=panelTitle(cb.kind, column), xlabel="batch", ylabel="")
 
     def lineNames(self) -> list[str]:
-        """``"i. path"`` for every line."""
-        return [f"{i}. {p}" for i, p in enumerate(self.cb.paths)]
+        """``"i. path"`` for every line the callback records now.
+
+        A view (``cb[::2]``) keeps the lines that are still selected: after ``l.css`` changes, the ones it
+        no longer selects have no history left.
+        """
+        src = self.cb._source
+        return [f"{i}. {src.paths[j]}" for i, j in enumerate(self.cb._lines())]
 
     # ------------------------------------------------------------------ slicing in batches
     def rowIndex(self, x: np.ndarray) -> np.ndarray:
@@ -126,9 +131,10 @@ class HookPlot(SliceablePlot):
         idx = self.rowIndex(x)
         xs = x[idx]
         out = []
+        names = self.lineNames()
         for column in self.columns:
-            values = self.cb.values(column)[idx] if len(self.cb.paths) else np.empty((len(idx), 0))
-            out.append([LineData(name, values[:, j], x=xs) for j, name in enumerate(self.lineNames())])
+            values = self.cb.values(column)[idx] if names else np.empty((len(idx), 0))
+            out.append([LineData(name, values[:, j], x=xs) for j, name in enumerate(names)])
         return out
 
     def svg(self, *, width: int = 360, height: int = 260, points: int = 1000) -> str:
@@ -145,4 +151,5 @@ class _Col:
         self.cb, self.column, self.line = cb, column, line
 
     def __call__(self) -> np.ndarray:
-        return self.cb.values(self.column)[:, self.line]
+        v = self.cb.values(self.column)
+        return v[:, self.line] if self.line < v.shape[1] else np.full(len(v), np.nan)  # a line no longer selected
