@@ -162,6 +162,42 @@ def test_views_and_plots_follow_a_new_selection(trained):
         v.close()
 
 
+def test_samples_reach_the_host_early_only_while_a_hook_view_lives():
+    import k1widgets as k1lib
+    from k1widgets.settings import settings
+
+    class Watch(k1lib.Callback):  # what a notebook reading l.HookParam during the run would see
+        def __init__(self, seen):
+            super().__init__()
+            self.seen = seen
+
+        def endBatch(self):
+            if self.learner.model.training:
+                self.seen.append(self.learner.HookParam.samples)
+
+    l = makeLearner(n=64 * 12)
+    l.cbs.ProgressBar.stream = io.StringIO()
+    l.HookModule.every = l.HookParam.every = 1
+    seen: list[int] = []
+    l.cbs.append(Watch(seen))
+    other = l.feed.subscribe(lambda: None)  # another live view (progress, loss): no early copies for it
+    with settings.context(hooks={"viewHz": 1000.0}, live={"hz": 1000.0}):
+        try:
+            l.run(1)
+            assert seen and max(seen) == 0  # 12 samples < flushEvery (20): all copied at the epoch's end
+            assert l.HookParam.samples == len(seen)
+            v = l.HookParam.widget()
+            seen.clear()
+            l.run(1)
+            assert len(set(seen)) > 3  # the view's recorder copied while the run went on
+            v.close()  # ... and stops when it is closed
+            seen.clear()
+            l.run(1)
+            assert len(set(seen)) == 1
+        finally:
+            other.remove()
+
+
 def test_a_big_view_stays_within_its_budget():
     # 50 modules x 10,000 samples: one update sends at most settings.hooks.viewPoints values (float32)
     model = nn.Sequential(*[nn.Linear(4, 4) for _ in range(50)])

@@ -338,6 +338,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         self._slow.subscribe(self.refresh)
         if self.feed is not None:
             self._sub = self.control.follow(self.feed, self._slow.changed)
+        src.addViewer(self)  # the recorder copies samples to the host at this view's rate
 
     # ------------------------------------------------------------------ heatmap
     def _makeHeat(self) -> ipywidgets.Widget:
@@ -548,6 +549,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         """Closes the view and everything in it, and stops following the feed."""
         with self._lock:
             self._closed = True
+        self.cb._source.removeViewer(self)
         self.control.close()
         self.legend.close()
         for p in self.panels:

@@ -5,8 +5,9 @@ A hook callback watches *lines* (modules for `HookModule`, parameters for `HookP
 ``settings.hooks.every``) it computes statistics on the device (`k1widgets.callbacks.hooks.stats`)
 into one preallocated buffer row; nothing is read back during the batch. The buffer is copied to
 the host as one transfer once it holds ``flushEvery`` rows, at the end of every epoch and run, and
-at most ``settings.live.hz`` times a second while a live view watches, then appended to a bounded
-`History`. Unsampled batches cost one integer increment.
+while a live view of it lives (`addViewer`) at most as often as the view redraws (``settings.hooks.viewHz``,
+and ``settings.live.hz``), then appended to a bounded `History`. Other views (the progress bar, the
+loss plot) do not make it copy sooner. Unsampled batches cost one integer increment.
 
 ``cb[i]`` is one line's data (`Line`); ``cb[a:b]``, ``cb[::k]``, ``cb[[0, 2]]`` and ``cb.css("...")``
 are views: callbacks of the same class over some of the lines, reading the same history (live), and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import difflib
 import math
 import time
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +144,7 @@ class HookCallback(Callback):
         self._pendingN: np.ndarray = np.zeros((0, 0, 2))
         self._lastFlush = 0.0
         self._wantFlush = False
+        self._viewers: weakref.WeakSet[Any] = weakref.WeakSet()  # live views of this recorder (`addViewer`)
         self._selected: tuple[Any, list[tuple[str, Any]]] = (None, [])  # (l.moduleSelector, (path, module)s)
 
     # ------------------------------------------------------------------ selection
@@ -243,10 +246,22 @@ class HookCallback(Callback):
         self._row += 1
         if self._row >= self._flushEvery or self._wantFlush:
             self._flush()
-        else:
+        elif self._viewers:  # a live view redraws at most settings.hooks.viewHz: copy no more often
             feed = self.learner.feed if self.learner is not None else None
-            if feed is not None and feed.active and time.perf_counter() - self._lastFlush >= feed.interval:
+            every = max(feed.interval if feed is not None else 0.0, 1.0 / float(settings.hooks.viewHz))
+            if time.perf_counter() - self._lastFlush >= every:
                 self._flush()
+
+    def addViewer(self, view: Any) -> None:
+        """Registers a live view: while one lives, samples reach the host at its rate, not every ``flushEvery``.
+
+        Held weakly; `removeViewer` (or the view being collected) ends it.
+        """
+        self._source._viewers.add(view)
+
+    def removeViewer(self, view: Any) -> None:
+        """Ends `addViewer` (safe to call twice)."""
+        self._source._viewers.discard(view)
 
     def _settle(self) -> None:
         """Finishes the statistics of buffered rows whose computation was deferred (see `HookModule`)."""
@@ -427,10 +442,12 @@ class HookCallback(Callback):
         state["_buf"] = None
         state["_sampling"] = False
         state["_selected"] = (None, [])
+        state["_viewers"] = None  # views are not saved
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._viewers = weakref.WeakSet()
         # maps keyed by id() name the objects of the process that pickled them (a saved learner, a
         # deepcopy): key them by the objects this copy holds, or no line would be found again
         self._keys = None if self._keys is None else [id(t) for t in self.targets]
