@@ -38,6 +38,22 @@ export function dragWindow(kind, start, dx, ext) {
   return [lo, hi];
 }
 
+/**
+ * Round tick positions over [lo, hi] for a linear axis: at most `n + 1`, steps of 1, 2, 2.5 or 5 × 10^k,
+ * each a whole multiple of the step (zero is exactly 0). The same rule as Python's `plot.niceTicks`.
+ */
+export function niceTicks(lo, hi, n) {
+  if (!(Number.isFinite(lo) && Number.isFinite(hi)) || !(hi > lo) || !(n >= 1)) return Number.isFinite(lo) ? [lo] : [];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw * (1 - 1e-9));
+  const first = Math.ceil(lo / step - 1e-9);
+  const last = Math.floor(hi / step + 1e-9);
+  const out = [];
+  for (let k = first; k <= last; k++) out.push(k === 0 ? 0 : Math.min(Math.max(k * step, lo), hi));
+  return out;
+}
+
 function fmt(v) {
   if (!Number.isFinite(v)) return "";
   if (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)) return v.toExponential(2);
@@ -71,6 +87,8 @@ function render({ model, el: host }) {
   host.append(follow, loLabel, track, hiLabel, log);
 
   let scaleModels = [];
+  let roundAxisModels = []; // axes over the first scale whose ticks are set here, round for the window shown
+  const axisTicks = new WeakMap(); // the ticks last set on each of them
   let local = null; // the window chosen here and not yet acknowledged by Python
   let lastExt = null;
   let drag = null;
@@ -108,11 +126,22 @@ function render({ model, el: host }) {
       if (!m || !e[i]) return;
       let [lo, hi] = mapWindow(v, e[0], e[i]);
       if (!(hi > lo)) [lo, hi] = [lo - 0.5, lo + 0.5];
+      if (i === 0) setRoundTicks(lo, hi); // before the domain changes: one redraw with both
       if (m.get("min") !== lo || m.get("max") !== hi) {
         m.set({ min: lo, max: hi });
         m.save_changes();
       }
     });
+  }
+
+  function setRoundTicks(lo, hi) {
+    for (const a of roundAxisModels) {
+      if (!a) continue;
+      const ticks = niceTicks(lo, hi, Math.max(1, (a.get("num_ticks") || 6) - 1));
+      if (JSON.stringify(axisTicks.get(a)) === JSON.stringify(ticks)) continue;
+      axisTicks.set(a, ticks);
+      a.set("tick_values", ticks); // this view only: Python never sets these axes' ticks
+    }
   }
 
   function update() {
@@ -139,15 +168,19 @@ function render({ model, el: host }) {
     }
   }
 
-  async function resolveScales() {
-    const refs = model.get("scales") || [];
-    const models = await Promise.all(
-      refs.map((r) =>
+  function resolve(refs) {
+    return Promise.all(
+      (refs || []).map((r) =>
         typeof r === "string" ? model.widget_manager.get_model(r.replace(/^IPY_MODEL_/, "")) : Promise.resolve(r),
       ),
     );
+  }
+
+  async function resolveScales() {
+    const [scales, axes] = await Promise.all([resolve(model.get("scales")), resolve(model.get("roundAxes"))]);
     if (!alive) return;
-    scaleModels = models;
+    scaleModels = scales;
+    roundAxisModels = axes;
     applyScales();
   }
 
@@ -273,6 +306,7 @@ function render({ model, el: host }) {
   model.on("change:followLatest", draw);
   model.on("change:log", draw);
   model.on("change:scales", resolveScales);
+  model.on("change:roundAxes", resolveScales);
 
   lastExt = exts().length ? exts()[0] : null;
   draw();
@@ -291,6 +325,7 @@ function render({ model, el: host }) {
     model.off("change:followLatest", draw);
     model.off("change:log", draw);
     model.off("change:scales", resolveScales);
+    model.off("change:roundAxes", resolveScales);
   };
 }
 

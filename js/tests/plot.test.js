@@ -1,7 +1,7 @@
 // Unit tests of the plot control bar (js/plot.js) with fake anywidget and bqplot scale models in happy-dom.
 import { describe, expect, it, vi } from "vitest";
 import { fakeModel } from "./fakeModel.js";
-import widget, { dragWindow, followWindow, mapWindow } from "../plot.js";
+import widget, { dragWindow, followWindow, mapWindow, niceTicks } from "../plot.js";
 
 async function setup(extra = {}) {
   const xs0 = fakeModel({ min: 0, max: 999 });
@@ -51,6 +51,40 @@ describe("window rules", () => {
     expect(dragWindow("lo", [0, 100], -50, [0, 100])).toEqual([0, 100]);
     expect(dragWindow("band", [10, 20], 500, [0, 100])).toEqual([90, 100]);
     expect(dragWindow("hi", [10, 20], -50, [0, 100])[1]).toBeGreaterThan(10);
+  });
+});
+
+describe("round ticks", () => {
+  it("are few whole multiples of a 1, 2, 2.5 or 5 step inside the range, zero exactly 0", () => {
+    expect(niceTicks(0, 376, 4)).toEqual([0, 100, 200, 300]);
+    expect(niceTicks(-0.3, 0.3, 5)).toEqual([-0.2, 0, 0.2]);
+    expect(niceTicks(225.6, 376, 4)).toEqual([250, 300, 350]);
+    expect(niceTicks(7, 7.5, 5)[0]).toBe(7);
+    for (const [lo, hi] of [
+      [0.0821, 9.36],
+      [-5.91, 4.4e-16],
+      [1e-9, 3e-9],
+      [-1e6, -2],
+    ]) {
+      const t = niceTicks(lo, hi, 4);
+      expect(t.length).toBeGreaterThanOrEqual(2);
+      expect(t.length).toBeLessThanOrEqual(5);
+      expect(t[0]).toBeGreaterThanOrEqual(lo);
+      expect(t.at(-1)).toBeLessThanOrEqual(hi);
+      if (lo <= 0 && hi >= 0) expect(t).toContain(0);
+    }
+    expect(niceTicks(3, 3, 4)).toEqual([3]);
+  });
+
+  it("are set on the round axes for the window shown, and follow a zoom", async () => {
+    const ax = fakeModel({ num_ticks: 5, tick_values: [] });
+    const { model, q } = await setup({ roundAxes: ["IPY_MODEL_ax"], scales: ["IPY_MODEL_a"], extents: [[0, 1000]] });
+    model.widget_manager.get_model.mockImplementation(async (id) => ({ a: fakeModel({ min: 0, max: 999 }), ax })[id]);
+    model.set("roundAxes", ["IPY_MODEL_ax"]);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(ax.get("tick_values")).toEqual([0, 250, 500, 750, 1000]);
+    drag(q("k1w-handle-lo"), 0, 300); // the window starts at 600
+    expect(ax.get("tick_values")).toEqual([600, 700, 800, 900, 1000]);
   });
 });
 

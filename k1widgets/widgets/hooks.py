@@ -218,7 +218,7 @@ class _Panel:
             labels=names,
             stroke_width=1.3,
         )
-        self.xAxis = bqplot.Axis(scale=xs, label="batch", num_ticks=4, label_offset="24px")
+        self.xAxis = bqplot.Axis(scale=xs, label="batch", num_ticks=5, label_offset="24px")
         self.yAxis = self._yAxis(log)
         self.fig = bqplot.Figure(
             marks=[self.mark],
@@ -323,6 +323,8 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         if isinstance(src, HookModule) and src.bins and len(self.cb.paths):
             children.append(self._makeHeat())
         children.append(self.control)
+        # round batch ticks on every x axis, for the window the browser shows
+        self.control.roundAxes = [p.xAxis for p in self.panels] + ([self.heat["axes"][0]] if self.heat else [])
         super().__init__(children=children, layout=ipywidgets.Layout(width="100%"))
         self.add_class("k1w-hooks")
         self._draw(first=True)

@@ -70,7 +70,10 @@ class RangeControl(View):
 
     Traits (synced): ``scales`` (the x scale of each panel), ``extents`` (``[lo, hi]`` x extent of each
     panel's data), ``value`` (``[lo, hi]`` window in the first panel's x units), ``followLatest``,
-    ``log`` and ``zoomSeq`` (bumped when Python sets the window, so the front end drops a local zoom).
+    ``log``, ``zoomSeq`` (bumped when Python sets the window, so the front end drops a local zoom) and
+    ``roundAxes`` (axes over the first scale whose ticks the front end sets to round values of the
+    window shown, at most each axis's ``num_ticks``: bqplot's ``num_ticks`` alone spaces them evenly
+    from the ends, 0, 125, 251, 376).
     """
 
     _esm = staticAsset("plot.js")
@@ -81,6 +84,7 @@ class RangeControl(View):
     followLatest = traitlets.Bool(True).tag(sync=True)
     log = traitlets.Bool(False).tag(sync=True)
     zoomSeq = traitlets.Int(0).tag(sync=True)
+    roundAxes = traitlets.List(traitlets.Instance(ipywidgets.Widget)).tag(sync=True, **ipywidgets.widget_serialization)
 
 
 class RangeZoom:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 
 import pytest
 from playwright.sync_api import expect
@@ -68,6 +69,16 @@ XTICKS_JS = """(root) => [...root.querySelectorAll('.k1w-hooks-panel')].map(fig 
 
 VISIBLE_CURVES_JS = """(root) => [...root.querySelectorAll('.k1w-hooks-panel')].map(fig =>
   [...fig.querySelectorAll('g.curve')].filter(c => c.getAttribute('display') !== 'none').length)"""
+
+
+def assertRound(labels: list[float]) -> None:
+    """Tick labels that are evenly spaced whole multiples of a step of 1, 2, 2.5 or 5 x 10^k."""
+    assert len(labels) >= 2, labels
+    step = labels[1] - labels[0]
+    assert all(abs((b - a) - step) <= 1e-6 * step for a, b in itertools.pairwise(labels)), labels
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 2.5, 5)), labels
+    assert all(abs(t / step - round(t / step)) < 1e-6 for t in labels), labels
 
 
 def xmax(view) -> float:
@@ -193,6 +204,8 @@ def test_slider_zooms_every_panel_and_the_heatmap_renders(ready, artifacts):
     before = view.evaluate(XTICKS_JS)
     assert len(before) == 9 and all(before)
     assert min(min(t) for t in before) >= 0, before  # no padding before the first batch (it showed -2)
+    for labels in before:
+        assertRound(labels)  # batches 0, 100, 200... (bqplot's own ticks read 0, 125, 251, 376)
     for panel in view.locator(".k1w-hooks-panel").all():
         # evenly spaced round ticks; a zero reads 0, never float noise such as 5.55e-17
         ys = [float(t.replace("\u2212", "-")) for t in panel.evaluate(Y_TICKS_JS)]
@@ -220,6 +233,7 @@ def test_slider_zooms_every_panel_and_the_heatmap_renders(ready, artifacts):
     view.screenshot(path=str(artifacts / "module_view_zoomed.png"))
     for b, a in zip(before, after, strict=True):
         assert min(a) > min(b)  # every panel starts later: one shared x scale
+        assertRound(a)  # and its ticks are round for the zoomed window too
     wait_kernel_idle(pg)
     idx = append_and_run(pg, "print('WINDOW', vz.window[0] > 50, vz._shown)")
     expect(output(pg, idx)).to_contain_text("WINDOW True 1", timeout=T)
