@@ -300,8 +300,8 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         self.updates = 0
         self.bytesSent = 0  # payload bytes of the arrays sent by the latest update (diagnostics)
         self._leaves = LeafCache()
-        names = plot.lineNames()
-        colors = _palette(len(names))
+        self._shownLines = self.cb._lines()
+        names, details, colors = self._labels(self._shownLines)
         self.xs = bqplot.LinearScale(allow_padding=False)  # the range control sets it: no batch -2 at the left
         log = False
         self.panels = [_Panel(t.title, self.xs, names, colors, log) for t in plot.panels]
@@ -311,12 +311,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
             layout=ipywidgets.Layout(grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", width="100%"),
         )
         src = self.cb._source
-        details = [
-            f"{i}. {p} ({type(t).__name__})"
-            for i, (p, t) in enumerate(zip(self.cb.paths, self.cb.targets, strict=True))
-        ]
         self.legend = HookLegend(names=names, details=details, colors=colors, marks=[p.mark for p in self.panels])
-        self._shownLines = self.cb._lines()
         self.control = RangeControl(scales=[self.xs], log=log)
         children: list[ipywidgets.Widget] = [grid, self.legend]
         self.heat: dict[str, Any] | None = None
@@ -364,7 +359,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
             layout=ipywidgets.Layout(width="100%", height="220px"),
         )
         fig.add_class("k1w-hooks-heatmap")
-        options = [(f"{i}. {p}", i) for i, p in enumerate(self.cb.paths)]
+        options = [(n, i) for i, n in enumerate(self.legend.names)]
         pick = ipywidgets.Dropdown(
             options=options, value=0, description="module", layout=ipywidgets.Layout(width="auto")
         )
@@ -443,13 +438,17 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
         if self.trackShown(content):
             self.refresh()
 
+    def _labels(self, lines: list[int]) -> tuple[list[str], list[str], list[str]]:
+        """Names (``"i. path"``), details (with the type) and colours of the recorder's ``lines``."""
+        src = self.cb._source
+        names = self.plot.lineNames()
+        details = [f"{i}. {src.paths[j]} ({type(src.targets[j]).__name__})" for i, j in enumerate(lines)]
+        return names, details, _palette(len(names))
+
     def _relabel(self, lines: list[int]) -> None:
         """Names, details and colours of the lines recorded now, in the legend, the panels and the heatmap."""
         self._shownLines = list(lines)  # first: the heatmap's new options redraw (and come back here)
-        src = self.cb._source
-        names = self.plot.lineNames()
-        colors = _palette(len(names))
-        details = [f"{i}. {src.paths[j]} ({type(src.targets[j]).__name__})" for i, j in enumerate(lines)]
+        names, details, colors = self._labels(lines)
         with self.legend.hold_sync():
             self.legend.hidden, self.legend.picked = [], -1
             self.legend.names, self.legend.details, self.legend.colors = names, details, colors
@@ -469,7 +468,7 @@ class HookView(RangeZoom, ShownTracking, StaticFallback, ipywidgets.VBox):
             if h is None or not len(cb.paths):
                 return
             lines = cb._lines()
-            if len(lines) != len(self.legend.names) or lines != self._shownLines:
+            if lines != self._shownLines:
                 self._relabel(lines)  # l.css changed the recorded lines since the view was made
             cols = [h.field(c) for c in plot.columns]
             with h.lock:

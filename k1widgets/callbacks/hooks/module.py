@@ -166,7 +166,6 @@ class HookModule(HookCallback):
         self.data: dict[str, HookData] = {}  # custom hooks' records: "forward.<i>" / "backward.<i>"
         self._bins = 0
         self._handle: Any = None
-        self._slotOf: dict[int, int] = {}
         self._entries: list[_Entry] = []
         self._seen: dict[tuple[int, int], _Entry] = {}
         self._alive: list[torch.Tensor] = []  # large outputs of the forward pass going on (see _onForward)
@@ -263,7 +262,6 @@ class HookModule(HookCallback):
         super().startRun()
         if self._source is self and self._newSelection:  # the same selection keeps what it learned
             self._stage = None
-            self._slotOf = {id(m): i for i, m in enumerate(self.targets)}
             self._indexCache.clear()
             self._learning = True
             self._cloneSlots = set()
@@ -278,7 +276,7 @@ class HookModule(HookCallback):
         self._handle = torch_module.register_module_forward_hook(self._onForward)
 
     def _onForward(self, module: nn.Module, inp: Any, out: Any) -> None:
-        slot = self._slotOf.get(id(module))
+        slot = self._index.get(id(module))  # the module's line: its slot in the buffer
         if slot is None or slot in self._done:
             return
         self._done.add(slot)
@@ -565,11 +563,6 @@ class HookModule(HookCallback):
         state = super().__getstate__()  # settles and flushes what is pending
         state["_stage"] = None  # staging memory: empty now, and up to 16 MB
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._slotOf = {id(m): i for i, m in enumerate(self.targets)}  # see HookCallback.__setstate__
-        self._indexCache = {}
 
     # ------------------------------------------------------------------ data
     def histogram(self, module: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
