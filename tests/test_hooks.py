@@ -506,3 +506,52 @@ def test_a_diverging_run_with_nan_activations_keeps_recording():
         l.run(1, batches=3)
     assert l.status == "done"
     assert l.HookModule.samples == 3 and l.HookParam.samples == 3
+
+
+@pytest.mark.parametrize("how", ["torch.compile", "module.compile", "a compiled block", "compiled and run before"])
+def test_a_compiled_model_is_recorded_without_recompiles_or_warnings(how):
+    """Sampled forward passes of compiled code run eagerly; the other batches keep the compiled code.
+
+    Before, the hooks that come and go made the compiler trace the model again at every sampled batch
+    (after 8 it gives up and runs eagerly for good), and each call of the compiled model warned.
+    """
+    torch.compiler.reset()
+    l = quiet(makeLearner(n=64 * 12))
+    eager = copy.deepcopy(l.model)
+    net = l.model
+    if how == "torch.compile":
+        l.model = torch.compile(net, backend="eager")
+    elif how == "module.compile":
+        net.compile(backend="eager")
+    elif how == "a compiled block":
+        net.bulk[3] = torch.compile(net.bulk[3], backend="eager")
+    else:  # compiled code traced before any hook existed: it never calls them
+        l.model = torch.compile(net, backend="eager")
+        mse(l.model(torch.randn(64, 1)), torch.randn(64)).backward()
+        net.zero_grad()
+    l.HookModule.every = l.HookParam.every = 3
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            # the compiler's own, tracing a block whose input is another module's output (hooks or not)
+            warnings.filterwarnings("ignore", "The .grad attribute of a Tensor that is not a leaf")
+            l.run(1)  # compiles the training and the validation code
+            with torch.compiler.set_stance("fail_on_recompile"):  # raises if anything is compiled again
+                l.run(2)
+    finally:
+        torch.compiler.reset()
+    hm = l.HookModule
+    assert hm.samples == l.HookParam.samples == len(range(0, l.trainBatch, 3)) > 6
+    inner = [i for i, m in enumerate(hm.targets) if isinstance(m, nn.Linear)]
+    assert len(inner) == 11
+    for field in ("mean", "std", "backward.mean"):
+        assert np.isfinite(hm.values(field)[:, inner]).all(), field
+    # the same statistics as the same model, not compiled, on the same batches
+    torch.manual_seed(1)
+    l.model, l.opt = eager, torch.optim.Adam(eager.parameters(), lr=1e-2)
+    l2 = quiet(makeLearner(n=64 * 12))
+    l2.model, l2.opt = eager, torch.optim.Adam(eager.parameters(), lr=1e-2)
+    l2.HookModule.every = 3
+    l2.run(3)
+    ref = l2.HookModule.values("mean")[:, [i for i, m in enumerate(l2.HookModule.targets) if isinstance(m, nn.Linear)]]
+    np.testing.assert_allclose(hm.values("mean")[:, inner], ref, rtol=1e-4, atol=1e-6)

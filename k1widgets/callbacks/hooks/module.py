@@ -6,7 +6,7 @@ computed once and recorded for both); small outputs are snapshotted (so an in-pl
 cannot change them) and reduced together at ``endPass``; the output gradient comes from
 ``retain_grad`` (never ``register_full_backward_hook``, which costs about 50 µs per module per batch)
 and is reduced after the backward pass. A module called several times in one forward pass (a shared
-submodule) is recorded at its first call.
+submodule) is recorded at its first call. A compiled model's sampled forward pass runs eagerly (`_compiled`).
 
 Fields, per direction (``forward`` for outputs, ``backward`` for output gradients): ``mean``, ``std``,
 ``min`` and ``max``; for outputs also ``zero`` (the fraction of values with
@@ -17,6 +17,7 @@ Fields, per direction (``forward`` for outputs, ``backward`` for output gradient
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -156,6 +157,8 @@ class HookModule(HookCallback):
     order = 10
     hotNumel = HOT_NUMEL
     stageBytes = STAGE_BYTES
+    _stance: Any = None  # class defaults, for learners saved before these existed
+    _compiledModel: bool | None = None
 
     def __init__(self, *, every: int | None = None, flushEvery: int | None = None) -> None:
         super().__init__(every=every, flushEvery=flushEvery)
@@ -165,7 +168,9 @@ class HookModule(HookCallback):
         self._backwardHooks: list[HookFn] = []
         self.data: dict[str, HookData] = {}  # custom hooks' records: "forward.<i>" / "backward.<i>"
         self._bins = 0
-        self._handle: Any = None
+        self._handle: Any = None  # the global hook's handle, or the per-module ones of a compiled model
+        self._stance: Any = None  # torch.compiler.set_stance("force_eager") of a sampled forward pass
+        self._compiledModel: bool | None = None  # does l.model hold compiled code (`_compiled`)? None: not known yet
         self._entries: list[_Entry] = []
         self._seen: dict[tuple[int, int], _Entry] = {}
         self._alive: list[torch.Tensor] = []  # large outputs of the forward pass going on (see _onForward)
@@ -259,6 +264,7 @@ class HookModule(HookCallback):
     def startRun(self) -> None:
         """Re-selects the modules (see `HookCallback.startRun`) and reads ``settings.hooks.zeroTol``."""
         self._zeroTol = float(settings.hooks.zeroTol)
+        self._compiledModel = None
         super().startRun()
         if self._source is self and self._newSelection:  # the same selection keeps what it learned
             self._stage = None
@@ -267,13 +273,23 @@ class HookModule(HookCallback):
             self._cloneSlots = set()
 
     def startBatch(self) -> None:
-        """On a sampled training batch: one global forward hook for this batch only."""
+        """On a sampled training batch: one global forward hook for this batch only.
+
+        A compiled model (``torch.compile``) runs that forward pass eagerly (see `_compiled`), with a
+        hook on each selected module instead of the global one.
+        """
         if self._source is not self or not self._due():
             return
         self._sampling = True
         self._entries, self._seen, self._done = [], {}, set()
         self._rowT = None
-        self._handle = torch_module.register_module_forward_hook(self._onForward)
+        if self._compiledModel is None:  # once per run: a model cannot change during one
+            self._compiledModel = _compiled(self.learner.model)
+        if self._compiledModel:
+            self._stance = torch.compiler.set_stance("force_eager")
+            self._handle = [m.register_forward_hook(self._onForward) for m in self.targets]
+        else:
+            self._handle = torch_module.register_module_forward_hook(self._onForward)
 
     def _onForward(self, module: nn.Module, inp: Any, out: Any) -> None:
         slot = self._index.get(id(module))  # the module's line: its slot in the buffer
@@ -524,8 +540,12 @@ class HookModule(HookCallback):
 
     def _removeHandle(self) -> None:
         if self._handle is not None:
-            self._handle.remove()
+            for h in self._handle if isinstance(self._handle, list) else [self._handle]:
+                h.remove()
             self._handle = None
+        stance, self._stance = self._stance, None
+        if stance is not None:  # the stance the user had (compiled code runs again)
+            stance.__exit__(None, None, None)
         self._alive = []
 
     def _cleanup(self) -> None:
@@ -562,6 +582,7 @@ class HookModule(HookCallback):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # settles and flushes what is pending
         state["_stage"] = None  # staging memory: empty now, and up to 16 MB
+        state["_handle"] = state["_stance"] = None
         return state
 
     # ------------------------------------------------------------------ data
@@ -610,6 +631,21 @@ class HookModule(HookCallback):
             "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
             "- cb.detach(): to remove itself from its parent Callbacks"
         )
+
+
+def _compiled(model: nn.Module | None) -> bool:
+    """Whether ``model`` holds code made by ``torch.compile`` (an ``OptimizedModule``, or ``module.compile()``).
+
+    Compiled code does not call the hooks of the modules inside it, and tracing it with hooks that
+    come and go would compile it again at every sampled batch (a compiler that gives up after 8 falls
+    back to eager for good). So a sampled forward pass of a compiled model runs eagerly, under
+    ``torch.compiler.set_stance("force_eager")``, with a hook on each selected module (a global hook
+    makes every call of an ``OptimizedModule`` warn); other batches run the compiled code.
+    """
+    if model is None or "torch._dynamo" not in sys.modules:  # nothing was ever compiled in this process
+        return False
+    optimized = getattr(sys.modules.get("torch._dynamo.eval_frame"), "OptimizedModule", ())
+    return any(isinstance(m, optimized) or getattr(m, "_compiled_call_impl", None) is not None for m in model.modules())
 
 
 def _cadence(every: int) -> str:
