@@ -228,6 +228,13 @@ def test_views_index_slice_and_select_lines():
     assert one.path == "bulk.2.seq.0.bias" and one.obj is l.model.bulk[2].seq[0].bias
     np.testing.assert_array_equal(one.mean, hp.values("mean")[:, 1])
     assert len(hp[[0, 5]]) == 2
+    # by path, as the repr lists them, in the callback and in its views
+    assert hp["bulk.2.seq.0.bias"].obj is one.obj and sub["bulk.3.seq.0.weight"].path == "bulk.3.seq.0.weight"
+    np.testing.assert_array_equal(hp["bulk.2.seq.0.bias"].std, one.std)
+    with pytest.raises(KeyError, match=r"no param 'bulk\.2\.seq\.0\.bais'\. Did you mean 'bulk\.2\.seq\.0\.bias'"):
+        hp["bulk.2.seq.0.bais"]
+    with pytest.raises(KeyError, match=r"no param 'bulk\.2\.seq\.0\.bias'.*a path of: bulk\.2\.seq\.0\.weight, "):
+        sub["bulk.2.seq.0.bias"]  # in the callback, not in this view of every other parameter
     picked = l.HookModule.css("#3")
     assert picked.paths == ["bulk.3"]
     with pytest.raises(IndexError, match="has 6 params"):

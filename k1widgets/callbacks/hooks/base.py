@@ -63,6 +63,13 @@ def rowRuns(rows: list[int]) -> list[tuple[int | slice, int | slice]]:
     return list(zip(rows, range(len(rows)), strict=True))
 
 
+def _few(names: list[str], most: int = 8) -> str:
+    """``"a, b, c"``, or the first ``most`` of them and how many more."""
+    if len(names) <= most:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
 def _settingEvery() -> int:
     return int(settings.hooks.every)
 
@@ -391,12 +398,23 @@ class HookCallback(Callback):
             except IndexError:
                 msg = f"{type(self).__name__} has {len(lines)} {self.kind}s; some of {list(key)!r} are out of range."
                 raise IndexError(msg) from None
+        if isinstance(key, str):  # a path, as the repr lists them
+            paths = [self._source.paths[i] for i in lines]
+            if key not in paths:
+                close = difflib.get_close_matches(key, paths, n=3)
+                hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+                msg = (
+                    f"{type(self).__name__} has no {self.kind} {key!r}.{hint} "
+                    f"cb[i] takes an index, or a path of: {_few(paths)}."
+                )
+                raise KeyError(msg)
+            return Line(self._view([lines[paths.index(key)]]), 0)
         if isinstance(key, int | np.integer) and not isinstance(key, bool):
             if not -len(lines) <= key < len(lines):
                 msg = f"{type(self).__name__} has {len(lines)} {self.kind}s (0..{len(lines) - 1}); got index {key}."
                 raise IndexError(msg)
             return Line(self._view([lines[int(key)]]), 0)
-        msg = f"{type(self).__name__} takes an int, a slice or a list of ints, got {key!r}."
+        msg = f"{type(self).__name__} takes an int, a {self.kind}'s path, a slice or a list of ints, got {key!r}."
         raise TypeError(msg)
 
     def css(self, css: str) -> HookCallback:
