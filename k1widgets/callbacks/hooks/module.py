@@ -286,7 +286,8 @@ class HookModule(HookCallback):
         if self._compiledModel is None:  # once per run: a model cannot change during one
             self._compiledModel = _compiled(self.learner.model)
         if self._compiledModel:
-            self._stance = torch.compiler.set_stance("force_eager")
+            setStance = getattr(torch.compiler, "set_stance", None)  # torch >= 2.6
+            self._stance = setStance("force_eager") if setStance is not None else None
             self._handle = [m.register_forward_hook(self._onForward) for m in self.targets]
         else:
             self._handle = torch_module.register_module_forward_hook(self._onForward)
@@ -640,7 +641,8 @@ def _compiled(model: nn.Module | None) -> bool:
     come and go would compile it again at every sampled batch (a compiler that gives up after 8 falls
     back to eager for good). So a sampled forward pass of a compiled model runs eagerly, under
     ``torch.compiler.set_stance("force_eager")``, with a hook on each selected module (a global hook
-    makes every call of an ``OptimizedModule`` warn); other batches run the compiled code.
+    makes every call of an ``OptimizedModule`` warn); other batches run the compiled code. (Before
+    torch 2.6, which has no ``set_stance``, compiled code may skip the hooks of the modules inside it.)
     """
     if model is None or "torch._dynamo" not in sys.modules:  # nothing was ever compiled in this process
         return False
