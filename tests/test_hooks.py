@@ -562,3 +562,48 @@ def test_a_compiled_model_is_recorded_without_recompiles_or_warnings(how):
     l2.run(3)
     ref = l2.HookModule.values("mean")[:, [i for i, m in enumerate(l2.HookModule.targets) if isinstance(m, nn.Linear)]]
     np.testing.assert_allclose(hm.values("mean")[:, inner], ref, rtol=1e-4, atol=1e-6)
+
+
+def test_compiled_models_training_in_two_threads_share_the_eager_stance():
+    """Sampled passes of two learners overlap: each stays eager until it ends, and the stance comes back."""
+    import threading
+
+    torch.compiler.reset()
+    learners = []
+    for seed in (0, 1):
+        l = quiet(makeLearner(n=64 * 40, seed=seed))
+        l.cbs.remove("Autosave")  # two learners' autosaves at once: tests/test_autosave.py
+        l.model = torch.compile(l.model, backend="eager")
+        l.HookModule.every = 1
+        learners.append(l)
+    errors = []
+
+    def train(l):
+        try:
+            l.run(3)
+        except Exception as e:  # reported below: an exception in a thread would not fail the test
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=train, args=(l,)) for l in learners]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        for l in learners:  # every sample saw every module (a pass ended early by the other thread would not)
+            inner = [i for i, m in enumerate(l.HookModule.targets) if isinstance(m, nn.Linear)]
+            assert l.HookModule.samples == l.trainBatch
+            assert np.isfinite(l.HookModule.values("mean")[:, inner]).all()
+        # and the compiler compiles again afterwards (a stance left at force_eager would run this eagerly)
+        compiled = []
+
+        def backend(gm, inputs):
+            compiled.append(gm)
+            return gm.forward
+
+        f = torch.compile(lambda x: x * 2 + 1, backend=backend)
+        assert f(torch.ones(3)).tolist() == [3.0, 3.0, 3.0]
+        assert len(compiled) == 1
+    finally:
+        torch.compiler.reset()

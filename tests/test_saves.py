@@ -122,7 +122,8 @@ def test_autosave_rotates_three_generations_and_prints_the_seed_line(tmp_path, m
             l.marker = gen
             l.run(1, batches=1)
             assert capsys.readouterr().out.endswith("\nSaved to autosave-2.pth\n")
-    assert sorted(os.listdir(tmp_path)) == [f"autosave-{i}{s}" for i in range(3) for s in (".model.pth", ".pth")]
+    files = [f"autosave-{i}{s}" for i in range(3) for s in (".model.pth", ".pth")]
+    assert sorted(os.listdir(tmp_path)) == [".autosave.lock", *files]  # the lock: learners take turns here
     assert [k1lib.Learner.load(f"autosave-{i}").marker for i in range(3)] == [2, 3, 4]
     assert k1lib.Learner.load("autosave-2").marker == 4, "autosave-2 is the newest"
     assert l.Autosave.path == "autosave-2.pth"
@@ -137,6 +138,7 @@ def test_autosave_settings_folder_count_and_off(tmp_path, capsys):
             l.run(0)
         assert capsys.readouterr().out.count(f"Saved to {folder / 'autosave-1.pth'}") == 3
         assert sorted(os.listdir(folder)) == [
+            ".autosave.lock",
             "autosave-0.model.pth",
             "autosave-0.pth",
             "autosave-1.model.pth",
@@ -407,3 +409,59 @@ def test_autosave_after_a_background_run(tmp_path, capsys):
     assert len(saved.Loss.train) == 4 and not saved._running
     saved.data = l.data
     saved.run(1, batches=1)  # the loaded learner runs (and autosaves in turn)
+
+
+# ---------------------------------------------------------------------- two learners, one autosave folder
+def test_two_learners_autosaving_into_one_folder_in_threads_never_fail(tmp_path, capsys):
+    """Their rotations and saves take turns (a lock in the folder): each save completes, none warns."""
+    import threading
+    import warnings
+
+    learners = [quietLearner(seed=s) for s in range(2)]
+    for i, l in enumerate(learners):
+        l.marker = i
+        l.cbs.remove("Autosave")
+        l.cbs.append(Autosave(folder=tmp_path))
+
+    def train(l):
+        for _ in range(80):
+            l.run(0)  # a run of no epoch: an autosave, and little else
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=train, args=(l,)) for l in learners]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert [str(w.message) for w in caught if issubclass(w.category, AutosaveWarning)] == []
+    assert capsys.readouterr().out.count("Saved to") == 160
+    assert {k1lib.Learner.load(tmp_path / f"autosave-{i}").marker for i in range(3)} <= {0, 1}
+    assert temps(tmp_path) == []
+
+
+def test_two_processes_autosaving_into_one_folder_never_fail(tmp_path):
+    """Two notebooks in one folder, say: every run of both is saved, and the newest set loads."""
+    code = textwrap.dedent(
+        f"""
+        import sys, warnings
+        sys.path.insert(0, {TESTS!r})
+        warnings.simplefilter("error")
+        from conftest import makeLearner
+        import k1widgets as k1lib
+        l = makeLearner(seed=int(sys.argv[1]))
+        l.cbs.remove("ProgressBar")
+        l.marker = int(sys.argv[1])
+        with k1lib.settings.context(autosave={{"folder": {str(tmp_path)!r}}}):
+            for _ in range(80):
+                l.run(0)
+        """
+    )
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)], **pipes) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert out.count("Saved to") == 80, (out, err)
+    assert k1lib.Learner.load(tmp_path / "autosave-2").marker in (0, 1)
+    assert temps(tmp_path) == []

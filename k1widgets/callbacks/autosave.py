@@ -4,6 +4,8 @@ At ``endRun`` the saves shift down (``autosave-1`` → ``autosave-0``, ``autosav
 in Python, by atomic renames and hard links) and the learner is saved through `Learner.save`'s
 format as ``autosave-2``, which prints ``Saved to autosave-2.pth``. The newest name is never empty
 and no file set ever mixes two generations, whenever a crash strikes (`k1widgets.persist.saves`).
+Learners autosaving into one folder, from threads or processes, take turns (a lock file in the
+folder, ``.autosave.lock``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ import os
 import sys
 import warnings
 
+from filelock import FileLock
+
 from k1widgets import display
 from k1widgets.callbacks.callback import Callback
 from k1widgets.persist.saves import rotateSaves
 from k1widgets.settings import settings
 
 __all__ = ["Autosave", "AutosaveWarning"]
+
+LOCK = ".autosave.lock"
+"""The lock file in an autosave folder (held while the saves rotate and the newest is written)."""
+
+LOCK_TIMEOUT = 120.0
+"""Seconds an autosave waits for another one in the same folder before it gives up (with a warning)."""
 
 
 class AutosaveWarning(UserWarning):
@@ -62,8 +72,11 @@ class Autosave(Callback):
         count = self.count if self.count is not None else settings.autosave.count
         try:
             os.makedirs(folder, exist_ok=True)
-            base = rotateSaves(folder, "autosave", count)
-            path = l._saveTo(os.path.normpath(base))
+            # learners autosaving into one folder (threads, or notebooks in one folder) take turns: two
+            # rotations at once renamed each other's files away, and one of the saves failed
+            with FileLock(os.path.join(folder, LOCK), timeout=LOCK_TIMEOUT):
+                base = rotateSaves(folder, "autosave", count)
+                path = l._saveTo(os.path.normpath(base))
         except Exception as e:
             msg = (
                 f"Autosave could not save the learner to {folder!r} ({type(e).__name__}: {e}). The run's "

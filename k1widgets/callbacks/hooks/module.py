@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -157,7 +158,7 @@ class HookModule(HookCallback):
     order = 10
     hotNumel = HOT_NUMEL
     stageBytes = STAGE_BYTES
-    _stance: Any = None  # class defaults, for learners saved before these existed
+    _eager = False  # class defaults, for learners saved before these existed
     _compiledModel: bool | None = None
 
     def __init__(self, *, every: int | None = None, flushEvery: int | None = None) -> None:
@@ -169,7 +170,7 @@ class HookModule(HookCallback):
         self.data: dict[str, HookData] = {}  # custom hooks' records: "forward.<i>" / "backward.<i>"
         self._bins = 0
         self._handle: Any = None  # the global hook's handle, or the per-module ones of a compiled model
-        self._stance: Any = None  # torch.compiler.set_stance("force_eager") of a sampled forward pass
+        self._eager = False  # is this callback's sampled forward pass running eagerly (`EAGER`)?
         self._compiledModel: bool | None = None  # does l.model hold compiled code (`_compiled`)? None: not known yet
         self._entries: list[_Entry] = []
         self._seen: dict[tuple[int, int], _Entry] = {}
@@ -286,8 +287,7 @@ class HookModule(HookCallback):
         if self._compiledModel is None:  # once per run: a model cannot change during one
             self._compiledModel = _compiled(self.learner.model)
         if self._compiledModel:
-            setStance = getattr(torch.compiler, "set_stance", None)  # torch >= 2.6
-            self._stance = setStance("force_eager") if setStance is not None else None
+            self._eager = EAGER.enter()
             self._handle = [m.register_forward_hook(self._onForward) for m in self.targets]
         else:
             self._handle = torch_module.register_module_forward_hook(self._onForward)
@@ -544,9 +544,9 @@ class HookModule(HookCallback):
             for h in self._handle if isinstance(self._handle, list) else [self._handle]:
                 h.remove()
             self._handle = None
-        stance, self._stance = self._stance, None
-        if stance is not None:  # the stance the user had (compiled code runs again)
-            stance.__exit__(None, None, None)
+        if self._eager:  # compiled code runs again (once no other learner's sampled pass needs eager)
+            self._eager = False
+            EAGER.leave()
         self._alive = []
 
     def _cleanup(self) -> None:
@@ -583,7 +583,8 @@ class HookModule(HookCallback):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # settles and flushes what is pending
         state["_stage"] = None  # staging memory: empty now, and up to 16 MB
-        state["_handle"] = state["_stance"] = None
+        state["_handle"] = None
+        state["_eager"] = False
         return state
 
     # ------------------------------------------------------------------ data
@@ -632,6 +633,43 @@ class HookModule(HookCallback):
             "- cb.withCheckpoint(checkpoint, f): to quickly insert an event handler\n"
             "- cb.detach(): to remove itself from its parent Callbacks"
         )
+
+
+class _EagerStance:
+    """``torch.compiler.set_stance("force_eager")`` while any learner's sampled forward pass needs it.
+
+    The stance is the whole process's: learners training in several threads share it, counted, so the
+    last one to leave puts back the stance the user had (with one ``set_stance`` each, the first to
+    leave would end another's eager pass, and the last would leave ``force_eager`` on for good).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._ctx: Any = None
+
+    def enter(self) -> bool:
+        """Starts (or joins) eager execution; False where torch has no ``set_stance`` (before 2.6)."""
+        setStance = getattr(torch.compiler, "set_stance", None)
+        if setStance is None:
+            return False
+        with self._lock:
+            if self._users == 0:
+                self._ctx = setStance("force_eager")
+            self._users += 1
+        return True
+
+    def leave(self) -> None:
+        """Ends one `enter`; the last one restores the stance from before the first."""
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                ctx, self._ctx = self._ctx, None
+                ctx.__exit__(None, None, None)
+
+
+EAGER = _EagerStance()
+"""The process's shared eager stance for sampled forward passes of compiled models."""
 
 
 def _compiled(model: nn.Module | None) -> bool:
