@@ -554,8 +554,6 @@ def test_a_compiled_model_is_recorded_without_recompiles_or_warnings(how):
     for field in ("mean", "std", "backward.mean"):
         assert np.isfinite(hm.values(field)[:, inner]).all(), field
     # the same statistics as the same model, not compiled, on the same batches
-    torch.manual_seed(1)
-    l.model, l.opt = eager, torch.optim.Adam(eager.parameters(), lr=1e-2)
     l2 = quiet(makeLearner(n=64 * 12))
     l2.model, l2.opt = eager, torch.optim.Adam(eager.parameters(), lr=1e-2)
     l2.HookModule.every = 3

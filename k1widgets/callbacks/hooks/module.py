@@ -159,6 +159,7 @@ class HookModule(HookCallback):
     hotNumel = HOT_NUMEL
     stageBytes = STAGE_BYTES
     _eager = False  # class defaults, for learners saved before these existed
+    _handles: tuple[Any, ...] | list[Any] = ()
     _compiledModel: bool | None = None
 
     def __init__(self, *, every: int | None = None, flushEvery: int | None = None) -> None:
@@ -169,7 +170,7 @@ class HookModule(HookCallback):
         self._backwardHooks: list[HookFn] = []
         self.data: dict[str, HookData] = {}  # custom hooks' records: "forward.<i>" / "backward.<i>"
         self._bins = 0
-        self._handle: Any = None  # the global hook's handle, or the per-module ones of a compiled model
+        self._handles: list[Any] = []  # the global hook's handle, or the per-module ones of a compiled model
         self._eager = False  # is this callback's sampled forward pass running eagerly (`EAGER`)?
         self._compiledModel: bool | None = None  # does l.model hold compiled code (`_compiled`)? None: not known yet
         self._entries: list[_Entry] = []
@@ -288,9 +289,9 @@ class HookModule(HookCallback):
             self._compiledModel = _compiled(self.learner.model)
         if self._compiledModel:
             self._eager = EAGER.enter()
-            self._handle = [m.register_forward_hook(self._onForward) for m in self.targets]
+            self._handles = [m.register_forward_hook(self._onForward) for m in self.targets]
         else:
-            self._handle = torch_module.register_module_forward_hook(self._onForward)
+            self._handles = [torch_module.register_module_forward_hook(self._onForward)]
 
     def _onForward(self, module: nn.Module, inp: Any, out: Any) -> None:
         slot = self._index.get(id(module))  # the module's line: its slot in the buffer
@@ -540,10 +541,9 @@ class HookModule(HookCallback):
             self._finishRow()
 
     def _removeHandle(self) -> None:
-        if self._handle is not None:
-            for h in self._handle if isinstance(self._handle, list) else [self._handle]:
-                h.remove()
-            self._handle = None
+        for h in self._handles:
+            h.remove()
+        self._handles = []
         if self._eager:  # compiled code runs again (once no other learner's sampled pass needs eager)
             self._eager = False
             EAGER.leave()
@@ -583,7 +583,7 @@ class HookModule(HookCallback):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # settles and flushes what is pending
         state["_stage"] = None  # staging memory: empty now, and up to 16 MB
-        state["_handle"] = None
+        state["_handles"] = []
         state["_eager"] = False
         return state
 
